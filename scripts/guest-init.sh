@@ -1,0 +1,94 @@
+#!/bin/sh
+# /init of the wsr test VM (busybox).  Kernel command line:
+#   wsr.mode=check|demo|shell   what to run (default check)
+#   wsr.tests=SUITE[:TEST],...  suites (and optionally one test) to run
+# Everything the host parses is framed by WSR-* marker lines.
+export PATH=/usr/bin:/bin:/sbin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmp /tmp
+# Kernel messages are collected with dmesg after each suite, so that they do
+# not tear TAP lines; only emergencies go to the console directly.
+dmesg -n 1
+
+mode=check
+tests=
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	wsr.mode=*) mode=${arg#wsr.mode=} ;;
+	wsr.tests=*) tests=$(echo "${arg#wsr.tests=}" | tr ',' ' ') ;;
+	esac
+done
+[ -n "$tests" ] || tests=$(cat /selftests/suites)
+
+finish() {
+	echo "WSR-DMESG-BEGIN final"
+	dmesg -c
+	echo "WSR-DMESG-END final"
+	sync
+	umount /data 2>/dev/null
+	echo "WSR-DONE"
+	reboot -f
+}
+
+mkdir -p /data
+if ! mount -t ext4 /dev/vda /data; then
+	echo "WSR-ERROR cannot mount the data disk /dev/vda"
+	finish
+fi
+[ -w /sys/kernel/debug/kmemleak ] && echo clear > /sys/kernel/debug/kmemleak
+
+if ! insmod /lib/modules/wsr.ko; then
+	echo "WSR-ERROR insmod wsr.ko failed"
+fi
+echo "WSR-BOOT-OK $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
+
+case $mode in
+shell)
+	setsid cttyhack sh
+	finish
+	;;
+demo)
+	echo "WSR-DEMO-BEGIN"
+	/usr/bin/wsr-demo
+	echo "WSR-DEMO-END rc=$?"
+	finish
+	;;
+esac
+
+timeout=$(sed -n 's/^timeout=//p' /selftests/settings)
+for sel in $tests; do
+	suite=${sel%%:*}
+	test=
+	[ "$suite" != "$sel" ] && test=${sel#*:}
+	echo "WSR-SUITE-BEGIN $suite"
+	if [ -x /selftests/wsr_$suite ]; then
+		(cd /tmp && WSR_TEST=$test timeout -s KILL "${timeout:-600}" \
+			/selftests/wsr_$suite)
+		rc=$?
+	else
+		echo "# no such suite: $suite"
+		rc=127
+	fi
+	echo "WSR-SUITE-END $suite rc=$rc"
+	echo "WSR-DMESG-BEGIN $suite"
+	dmesg -c
+	echo "WSR-DMESG-END $suite"
+done
+
+# Unload first so that anything the module leaked is unreferenced, then let
+# kmemleak see it (objects younger than 5 s are never reported).
+if [ -e /sys/module/wsr ] && ! rmmod wsr; then
+	echo "WSR-ERROR rmmod wsr failed after the tests"
+fi
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	echo scan > /sys/kernel/debug/kmemleak
+	echo "WSR-KMEMLEAK-BEGIN"
+	cat /sys/kernel/debug/kmemleak
+	echo "WSR-KMEMLEAK-END"
+fi
+finish
