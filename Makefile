@@ -104,7 +104,7 @@ demo: image-perf
 
 # Interactive shell in the test VM (Ctrl-A X quits QEMU).
 shell: image-debug
-	@scripts/run-qemu.sh $$(cat $(B)/kdir-debug)/arch/x86/boot/bzImage \
+	@QEMU_INTERACTIVE=1 scripts/run-qemu.sh $$(cat $(B)/kdir-debug)/arch/x86/boot/bzImage \
 		$(B)/initramfs-debug.cpio.gz $(B)/data.img $(B)/logs/vm-shell.log wsr.mode=shell
 
 # --- style ------------------------------------------------------------------

@@ -29,7 +29,7 @@ finish() {
 	echo "WSR-DMESG-END final"
 	sync
 	umount /data 2>/dev/null
-	echo "WSR-DONE"
+	echo "WSR-DONE uptime=$(cut -d' ' -f1 /proc/uptime)"
 	reboot -f
 }
 
@@ -38,12 +38,20 @@ if ! mount -t ext4 /dev/vda /data; then
 	echo "WSR-ERROR cannot mount the data disk /dev/vda"
 	finish
 fi
-[ -w /sys/kernel/debug/kmemleak ] && echo clear > /sys/kernel/debug/kmemleak
+# Manual kmemleak scans only (the periodic one would slow tests down at
+# random); boot-time objects are not ours to report.
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan=off > /sys/kernel/debug/kmemleak
+	echo clear > /sys/kernel/debug/kmemleak
+fi
 
 if ! insmod /lib/modules/wsr.ko; then
 	echo "WSR-ERROR insmod wsr.ko failed"
 fi
-echo "WSR-BOOT-OK $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
+echo "WSR-BOOT-OK $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo) uptime=$(cut -d' ' -f1 /proc/uptime)"
+echo "WSR-DMESG-BEGIN boot"
+dmesg -c
+echo "WSR-DMESG-END boot"
 
 case $mode in
 shell)
@@ -72,7 +80,7 @@ for sel in $tests; do
 		echo "# no such suite: $suite"
 		rc=127
 	fi
-	echo "WSR-SUITE-END $suite rc=$rc"
+	echo "WSR-SUITE-END $suite rc=$rc uptime=$(cut -d' ' -f1 /proc/uptime)"
 	echo "WSR-DMESG-BEGIN $suite"
 	dmesg -c
 	echo "WSR-DMESG-END $suite"
@@ -86,8 +94,7 @@ fi
 if [ -w /sys/kernel/debug/kmemleak ]; then
 	sleep 6
 	echo scan > /sys/kernel/debug/kmemleak
-	echo scan > /sys/kernel/debug/kmemleak
-	echo "WSR-KMEMLEAK-BEGIN"
+	echo "WSR-KMEMLEAK-BEGIN uptime=$(cut -d' ' -f1 /proc/uptime)"
 	cat /sys/kernel/debug/kmemleak
 	echo "WSR-KMEMLEAK-END"
 fi

@@ -9,6 +9,7 @@
 #        QEMU_ICOUNT=1  deterministic guest time (-icount shift=0,sleep=on,
 #                       one vCPU), for performance measurements
 #        QEMU_EXTRA     further qemu arguments
+#        QEMU_INTERACTIVE=1  keep stdin attached (make shell)
 set -euo pipefail
 
 KERNEL=$1 INITRD=$2 DISK=$3 LOG=$4
@@ -36,6 +37,11 @@ else
 	ARGS+=(-smp "$SMP")
 fi
 APPEND="console=ttyS0 panic=-1 loglevel=7 $*"
+
+if [ "${QEMU_INTERACTIVE:-0}" = 1 ]; then
+	qemu-system-x86_64 "${ARGS[@]}" ${QEMU_EXTRA:-} -append "$APPEND" | tee "$LOG"
+	exit 0
+fi
 
 start=$SECONDS
 set +e
