@@ -69,10 +69,15 @@ image-%: deps-vm module-% selftests-% userspace
 # --- test runs --------------------------------------------------------------
 host-check: userspace
 	@mkdir -p $(B)/logs
+	@rm -f $(B)/logs/*.tap
+	@echo "  HOST    rig self-test (log: $(B)/logs/rig.tap)"
+	@scripts/tests/check-results-test.sh > $(B)/logs/rig.tap 2>&1 || true
 	@if [ -f userspace/Makefile ]; then \
-		echo "  HOST    userspace unit tests (log: $(B)/logs/host.tap)"; \
-		$(MAKE) -s -C userspace check > $(B)/logs/host.tap 2>&1 || true; \
+		echo "  HOST    userspace unit tests (log: $(B)/logs/userspace.tap)"; \
+		$(MAKE) -s -C userspace check > $(B)/logs/userspace.tap 2>&1 || true; \
 	fi
+
+HOST_TAPS = $$(for f in $(B)/logs/*.tap; do [ -e $$f ] && echo --host-tap $$f; done)
 
 # The run's verdict comes from check-results.py, which reads the serial log
 # (and the host TAP), not from QEMU's exit status.
@@ -90,8 +95,7 @@ vmcheck: image-debug
 
 check: image-debug host-check
 	$(call vm_run,debug)
-	@scripts/check-results.py --log $(B)/logs/vm-debug.log --suites "$(VM_SUITES)" \
-		$$(if [ -s $(B)/logs/host.tap ]; then echo --host-tap $(B)/logs/host.tap; fi)
+	@scripts/check-results.py --log $(B)/logs/vm-debug.log --suites "$(VM_SUITES)" $(HOST_TAPS)
 
 # Until the VMM lands, the demo boots the performance kernel and runs the
 # smoke suite.

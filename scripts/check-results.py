@@ -115,10 +115,13 @@ def main():
                 t.failed += 1
                 t.problems.append((f'suite {name}: exit status {rc}', body[-30:]))
         for name, buf in dmesg:
-            bad = [l for l in buf if KERNEL_REPORT.search(l)]
+            bad = [i for i, l in enumerate(buf) if KERNEL_REPORT.search(l)]
             if bad:
                 t.failed += 1
-                t.problems.append((f'kernel report in dmesg during {name}', buf[-200:]))
+                first = max(bad[0] - 3, 0)
+                t.problems.append((f'kernel report in dmesg during {name} '
+                                   f'(whole report in {args.log})',
+                                   buf[first:first + 60]))
         if any(l.strip() for l in kmemleak):
             t.failed += 1
             t.problems.append(('kmemleak found leaks', kmemleak[:200]))

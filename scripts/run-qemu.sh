@@ -48,7 +48,9 @@ set +e
 timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 "${ARGS[@]}" \
 	${QEMU_EXTRA:-} -append "$APPEND" </dev/null 2>&1 |
 	tee "$LOG" |
-	grep --line-buffered -E '^(WSR-(BOOT|SUITE-END|ERROR|DEMO)|not ok |ok )|Kernel panic' |
+	mawk -W interactive '/^WSR-DEMO-BEGIN/ { demo = 1 } /^WSR-DEMO-END/ { demo = 0 }
+		demo || /^(WSR-(BOOT|SUITE-END|ERROR|DEMO)|not ok |ok )|Kernel panic/ {
+			sub(/\r$/, ""); print }' |
 	while IFS= read -r line; do
 		printf '[vm +%4ds] %s\n' $((SECONDS - start)) "$line"
 	done
