@@ -9,6 +9,7 @@
 # env:   WSR_CACHE   cache root (default ~/.cache/wsr)
 #        WSR_PATCHES 1 applies mm-patches/series (default), 0 builds unpatched
 #        JOBS        parallel make jobs (default: nproc)
+#        WSR_KEY_ONLY=1  print the build directory and exit
 # Prints the build directory (KDIR) on its last line of stdout.
 set -euo pipefail
 
@@ -60,9 +61,26 @@ if [ -f "$OUT/.wsr-done" ]; then
 	exit 0
 fi
 
-# Serialise concurrent builds of the same cache.
+[ "${WSR_KEY_ONLY:-0}" = 1 ] && { echo "$OUT"; exit 0; }
+
+# Serialise concurrent builds of the same cache; whoever held the lock may
+# have built this very tree meanwhile.
 exec 9>"$CACHE/.lock"
-flock 9
+if ! flock -n 9; then
+	log "waiting for another kernel build in $CACHE"
+	flock 9
+fi
+if [ -f "$OUT/.wsr-done" ]; then
+	log "cached: $OUT"
+	echo "$OUT"
+	exit 0
+fi
+# Another run may have built this tree while we waited for the lock.
+if [ -f "$OUT/.wsr-done" ]; then
+	log "cached: $OUT"
+	echo "$OUT"
+	exit 0
+fi
 
 if [ ! -f "$SRC/.wsr-done" ]; then
 	rm -rf "$SRC" "$SRC.tmp"
