@@ -116,7 +116,7 @@ CHECKPATCH = $$(ls -d $${WSR_CACHE:-$$HOME/.cache/wsr}/src-*/scripts/checkpatch.
 style: deps-style kernel-debug
 	@echo "  CHECKPATCH module/"
 	@$(CHECKPATCH) --no-tree --quiet --strict --show-types -f \
-		$$(ls module/*.[ch] module/include/uapi/linux/*.h 2>/dev/null)
+		$$(ls module/*.[ch] module/include/uapi/linux/*.h | grep -v "\.mod\.c$$")
 	@for p in $$(grep -v '^#' mm-patches/series); do \
 		echo "  CHECKPATCH mm-patches/$$p"; \
 		$(CHECKPATCH) --no-tree --quiet mm-patches/$$p || exit 1; \

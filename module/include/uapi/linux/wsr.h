@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * wsr - working-set-aware restore of microVM memory snapshots.
+ *
+ * Userspace opens /dev/wsr once per region:
+ *
+ *	fd = open("/dev/wsr", O_RDWR | O_CLOEXEC);
+ *	ioctl(fd, WSR_IOC_API, &api);		handshake, always first
+ *	ioctl(fd, WSR_IOC_CREATE, &create);	bind a snapshot file range
+ *	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+ *
+ * Reads through the mapping return the snapshot file's bytes; writes stay
+ * private to the region.  Closing the fd and unmapping frees the region.
+ *
+ * Every struct has fixed-width fields, explicit padding and reserved fields
+ * that must be zero.  Pointers are passed as __u64.  Enum value 0 is never
+ * valid so that an uninitialised field is caught.
+ */
+#ifndef _UAPI_LINUX_WSR_H
+#define _UAPI_LINUX_WSR_H
+
+#include <linux/types.h>
+
+#define WSR_API_VERSION		1
+
+/* Feature bits reported by WSR_IOC_API. */
+#define WSR_FEATURE_HUGE	(1ULL << 0)	/* 2 MiB folios for dense chunks */
+#define WSR_FEATURE_TRACK	(1ULL << 1)	/* in-kernel first-touch tracker */
+#define WSR_FEATURE_RESTORE	(1ULL << 2)	/* WSR_IOC_RESTORE, sync */
+#define WSR_FEATURE_ASYNC	(1ULL << 3)	/* WSR_RESTORE_ASYNC */
+#define WSR_FEATURE_FILE_TRACK	(1ULL << 4)	/* mm-patches: WSR_IOC_TRACK_FILE */
+#define WSR_FEATURE_KASAN_POOL	(1ULL << 5)	/* free pool pages are poisoned */
+
+/**
+ * struct wsr_api - WSR_IOC_API handshake
+ * @api:      (in) WSR_API_VERSION the caller was built against;
+ *            (out) the module's WSR_API_VERSION
+ * @features: (out) WSR_FEATURE_* this kernel supports
+ * @ioctls:   (out) bitmask, 1 << _IOC_NR(cmd) for every supported ioctl
+ * @reserved: (in) must be zero
+ */
+struct wsr_api {
+	__u64 api;
+	__u64 features;
+	__u64 ioctls;
+	__u64 reserved[5];
+};
+
+/* WSR_IOC_CREATE flags */
+#define WSR_CREATE_NO_HUGE	(1U << 0)	/* 4 KiB pages only */
+#define WSR_CREATE_TRACK	(1U << 1)	/* start recording at once */
+#define WSR_CREATE_FLAGS	(WSR_CREATE_NO_HUGE | WSR_CREATE_TRACK)
+
+/**
+ * struct wsr_create - WSR_IOC_CREATE: bind a snapshot file range
+ * @fd:       (in) snapshot file, a regular file opened for reading
+ * @flags:    (in) WSR_CREATE_*
+ * @offset:   (in) start in the file, page aligned
+ * @length:   (in) region size, page aligned, non-zero, within the file
+ * @reserved: (in) must be zero
+ */
+struct wsr_create {
+	__s32 fd;
+	__u32 flags;
+	__u64 offset;
+	__u64 length;
+	__u64 reserved[5];
+};
+
+/* struct wsr_track.op */
+enum wsr_track_op {
+	WSR_TRACK_START = 1,	/* begin recording; time zero is now */
+	WSR_TRACK_STOP = 2,	/* stop recording, keep the record */
+	WSR_TRACK_RESET = 3,	/* drop the record */
+};
+
+/**
+ * struct wsr_track - WSR_IOC_TRACK: control the fault tracker
+ * @op:       (in) enum wsr_track_op
+ * @pad:      (in) must be zero
+ * @reserved: (in) must be zero
+ */
+struct wsr_track {
+	__u32 op;
+	__u32 pad;
+	__u64 reserved[3];
+};
+
+/**
+ * struct wsr_ws_entry - one page of a recorded working set
+ * @index: page index within the region (4 KiB units)
+ * @ns:    first touch, nanoseconds since WSR_TRACK_START
+ */
+struct wsr_ws_entry {
+	__u64 index;
+	__u64 ns;
+};
+
+/* struct wsr_get_ws.flags */
+#define WSR_WS_OVERFLOW		(1U << 0)	/* tracker capacity was reached */
+
+/**
+ * struct wsr_get_ws - WSR_IOC_GET_WS: copy out the recorded working set
+ * @entries:  (in) user pointer to an array of struct wsr_ws_entry
+ * @count:    (in) capacity of @entries; (out) entries recorded. If the
+ *            capacity is too small the call fails with -ENOSPC and @count
+ *            holds the number needed.
+ * @flags:    (out) WSR_WS_*
+ * @pad:      (in) must be zero
+ * @dropped:  (out) first touches not recorded because of the capacity
+ * @reserved: (in) must be zero
+ */
+struct wsr_get_ws {
+	__u64 entries;
+	__u64 count;
+	__u32 flags;
+	__u32 pad;
+	__u64 dropped;
+	__u64 reserved[4];
+};
+
+/* WSR_IOC_RESTORE flags */
+#define WSR_RESTORE_ASYNC	(1U << 0)	/* return at once, load behind */
+#define WSR_RESTORE_FLAGS	(WSR_RESTORE_ASYNC)
+
+/**
+ * struct wsr_restore - WSR_IOC_RESTORE: prefault a working set
+ * @pages:       (in) user pointer to __u64 page indices, first-touch order
+ * @count:       (in) number of indices (duplicates are ignored)
+ * @flags:       (in) WSR_RESTORE_*
+ * @pad:         (in) must be zero
+ * @from_cache:  (out) pages copied from the snapshot's page cache
+ * @from_device: (out) pages read from the device
+ * @bytes_read:  (out) bytes read from the device
+ * @runs:        (out) sorted, merged read requests issued
+ * @present:     (out) pages already in the region, left alone
+ * @reserved:    (in) must be zero
+ *
+ * In async mode the counters are those of the work done before the call
+ * returned; WSR_IOC_STATS reports the totals.
+ */
+struct wsr_restore {
+	__u64 pages;
+	__u64 count;
+	__u32 flags;
+	__u32 pad;
+	__u64 from_cache;
+	__u64 from_device;
+	__u64 bytes_read;
+	__u64 runs;
+	__u64 present;
+	__u64 reserved[4];
+};
+
+/**
+ * struct wsr_stats - WSR_IOC_STATS: per-region counters, all (out)
+ * @faults:          page faults on the mapping
+ * @faults_huge:     of those, served with a 2 MiB folio
+ * @faults_present:  served from the region (already loaded)
+ * @faults_cache:    filled from the snapshot's page cache
+ * @faults_device:   filled by a read from the device
+ * @faults_waited:   waited for an async restore to finish the page
+ * @pages_cache:     4 KiB pages ever copied from the page cache
+ * @pages_device:    4 KiB pages ever read from the device
+ * @bytes_read:      bytes read from the device by the region
+ * @restore_pending: pages an async restore still has to load
+ * @tracked:         first touches recorded
+ * @dropped:         first touches not recorded (capacity)
+ * @resident_huge:   2 MiB folios in the region
+ * @resident_small:  4 KiB pages in the region
+ * @reserved:        zero
+ */
+struct wsr_stats {
+	__u64 faults;
+	__u64 faults_huge;
+	__u64 faults_present;
+	__u64 faults_cache;
+	__u64 faults_device;
+	__u64 faults_waited;
+	__u64 pages_cache;
+	__u64 pages_device;
+	__u64 bytes_read;
+	__u64 restore_pending;
+	__u64 tracked;
+	__u64 dropped;
+	__u64 resident_huge;
+	__u64 resident_small;
+	__u64 reserved[6];
+};
+
+/**
+ * struct wsr_wait - WSR_IOC_WAIT: wait for an async restore to finish
+ * @timeout_ms: (in) 0 waits without limit
+ * @pad:        (in) must be zero
+ * @reserved:   (in) must be zero
+ *
+ * Returns 0 when no restore is pending, -ETIMEDOUT, or -EINTR.
+ */
+struct wsr_wait {
+	__u32 timeout_ms;
+	__u32 pad;
+	__u64 reserved[3];
+};
+
+/*
+ * Where the data of a page came from, as reported by the wsr_fault and
+ * wsr_restore_run tracepoints.
+ */
+enum wsr_source {
+	WSR_SRC_POOL = 1,	/* already loaded into the region, no I/O */
+	WSR_SRC_CACHE = 2,	/* copied from the snapshot's page cache */
+	WSR_SRC_DEVICE = 3,	/* read from the device */
+};
+
+#define WSR_IOC_MAGIC		0xB8
+
+#define WSR_IOC_API	_IOWR(WSR_IOC_MAGIC, 0x00, struct wsr_api)
+#define WSR_IOC_CREATE	_IOW(WSR_IOC_MAGIC, 0x01, struct wsr_create)
+#define WSR_IOC_TRACK	_IOW(WSR_IOC_MAGIC, 0x02, struct wsr_track)
+#define WSR_IOC_GET_WS	_IOWR(WSR_IOC_MAGIC, 0x03, struct wsr_get_ws)
+#define WSR_IOC_RESTORE	_IOWR(WSR_IOC_MAGIC, 0x04, struct wsr_restore)
+#define WSR_IOC_STATS	_IOR(WSR_IOC_MAGIC, 0x05, struct wsr_stats)
+#define WSR_IOC_WAIT	_IOW(WSR_IOC_MAGIC, 0x06, struct wsr_wait)
+
+/*
+ * Working set of an ordinary file mapping (WSR_FEATURE_FILE_TRACK, needs
+ * the kernel's mm_filemap_fault tracepoints from mm-patches/).
+ *
+ * A /dev/wsr fd that has no region can instead record the first-touch
+ * order of the pages of a file range, through every mapping of the file by
+ * any process (a VMM mapping a snapshot MAP_PRIVATE, its KVM guest):
+ *
+ *	ioctl(fd, WSR_IOC_TRACK_FILE, &tf);	op WSR_TRACK_START
+ *	... the VMM runs ...
+ *	ioctl(fd, WSR_IOC_TRACK_FILE, &tf);	op WSR_TRACK_STOP
+ *	ioctl(fd, WSR_IOC_GET_WS, &ws);		entries as for a region
+ *
+ * wsr_ws_entry.index is then the page index relative to @offset.  A page
+ * is recorded at its first fault in the range: a fault served by
+ * filemap_fault() or, with the page in the page cache, by fault-around
+ * mapping the faulting page.  Fault-around also maps cached neighbours of
+ * the faulting page ahead of any access; a later access to one of those
+ * does not fault and is not recorded unless WSR_TRACK_FILE_AROUND is set,
+ * which records every page fault-around maps (a superset of the touched
+ * pages).  For the exact set of touched pages start with the range out of
+ * the page cache (POSIX_FADV_DONTNEED) and without readahead
+ * (MADV_RANDOM), or disable fault-around.
+ */
+
+/* struct wsr_track_file.flags */
+#define WSR_TRACK_FILE_AROUND	(1U << 0)	/* record fault-around pages */
+#define WSR_TRACK_FILE_FLAGS	(WSR_TRACK_FILE_AROUND)
+
+/**
+ * struct wsr_track_file - WSR_IOC_TRACK_FILE: record faults on a file
+ * @fd:          (in) WSR_TRACK_START: the file, a regular file opened for
+ *               reading that the caller owns or may open for writing (as
+ *               for mincore()); other ops: must be zero
+ * @op:          (in) enum wsr_track_op
+ * @flags:       (in) WSR_TRACK_START: WSR_TRACK_FILE_*; other ops: zero
+ * @pad:         (in) must be zero
+ * @offset:      (in) WSR_TRACK_START: start of the range in the file, page
+ *               aligned; other ops: zero
+ * @length:      (in) WSR_TRACK_START: range size, page aligned, non-zero,
+ *               within the file; other ops: zero
+ * @faults:      (out) filemap_fault() calls in the range since START (a
+ *               retried fault counts twice)
+ * @major:       (out) of those, pages not in the page cache (major faults)
+ * @around_hits: (out) faults in the range that fault-around resolved
+ * @around:      (out) pages fault-around mapped ahead of an access
+ * @reserved:    (in) must be zero
+ *
+ * The (out) counters are those of the current record; they are written
+ * on success of every op and ignored on input.
+ */
+struct wsr_track_file {
+	__s32 fd;
+	__u32 op;
+	__u32 flags;
+	__u32 pad;
+	__u64 offset;
+	__u64 length;
+	__u64 faults;
+	__u64 major;
+	__u64 around_hits;
+	__u64 around;
+	__u64 reserved[4];
+};
+
+#define WSR_IOC_TRACK_FILE	_IOWR(WSR_IOC_MAGIC, 0x07, struct wsr_track_file)
+
+#endif /* _UAPI_LINUX_WSR_H */

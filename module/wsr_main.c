@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * wsr - working-set-aware restore of microVM memory snapshots.
+ *
+ * /dev/wsr: one open file per region.  The first ioctl is the WSR_IOC_API
+ * handshake; WSR_IOC_CREATE then binds a snapshot file range, which is
+ * mmapped MAP_SHARED as guest memory.  The region lives until the file is
+ * released, which happens only after the last mapping is gone (VMAs hold
+ * the file); the file holds a reference on this module (fops owner), so
+ * the module cannot be unloaded while a region exists.
+ *
+ * Lock order: wsr_file.lock -> wsr_region.mutex -> mmap_lock -> leaf
+ * spinlocks (see wsr_internal.h).
+ */
+#include <linux/compat.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "wsr_internal.h"
+
+#define CREATE_TRACE_POINTS
+#include "wsr_trace.h"
+
+struct workqueue_struct *wsr_wq;
+
+/**
+ * struct wsr_file - state of one open /dev/wsr
+ * @lock:   protects @api and serialises WSR_IOC_CREATE
+ * @api:    the handshake was done
+ * @region: set once by WSR_IOC_CREATE (store-release), then constant
+ */
+struct wsr_file {
+	struct mutex lock;	/* protects @api, serialises CREATE */
+	bool api;
+	struct wsr_region *region;
+};
+
+#define WSR_IOCTLS	(BIT_ULL(_IOC_NR(WSR_IOC_API)) |		\
+			 BIT_ULL(_IOC_NR(WSR_IOC_CREATE)) |		\
+			 BIT_ULL(_IOC_NR(WSR_IOC_TRACK)) |		\
+			 BIT_ULL(_IOC_NR(WSR_IOC_GET_WS)) |		\
+			 BIT_ULL(_IOC_NR(WSR_IOC_RESTORE)) |		\
+			 BIT_ULL(_IOC_NR(WSR_IOC_STATS)) |		\
+			 BIT_ULL(_IOC_NR(WSR_IOC_WAIT)))
+
+static u64 wsr_features(void)
+{
+	u64 f = WSR_FEATURE_TRACK | WSR_FEATURE_RESTORE | WSR_FEATURE_ASYNC;
+
+	if (IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) &&
+	    has_transparent_hugepage())
+		f |= WSR_FEATURE_HUGE;
+	if (WSR_POOL_KASAN)
+		f |= WSR_FEATURE_KASAN_POOL;
+	return f;
+}
+
+static int wsr_ioc_api(struct wsr_file *wf, struct wsr_api *arg)
+{
+	if (!arg->api || arg->api > WSR_API_VERSION ||
+	    memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
+		return -EINVAL;
+	arg->api = WSR_API_VERSION;
+	arg->features = wsr_features();
+	arg->ioctls = WSR_IOCTLS;
+	mutex_lock(&wf->lock);
+	wf->api = true;
+	mutex_unlock(&wf->lock);
+	return 0;
+}
+
+static int wsr_ioc_create(struct wsr_file *wf, struct wsr_create *arg)
+{
+	struct wsr_region *r;
+	int ret;
+
+	mutex_lock(&wf->lock);
+	if (wf->region) {
+		ret = -EBUSY;
+		goto out;
+	}
+	ret = wsr_region_create(arg, &r);
+	if (!ret) {
+		/* Pairs with smp_load_acquire() in ioctl and mmap. */
+		smp_store_release(&wf->region, r);
+	}
+out:
+	mutex_unlock(&wf->lock);
+	return ret;
+}
+
+static int wsr_ioc_track(struct wsr_region *r, struct wsr_track *arg)
+{
+	int ret;
+
+	if (arg->pad || memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
+		return -EINVAL;
+	mutex_lock(&r->mutex);
+	ret = wsr_tracker_op(r, arg->op);
+	mutex_unlock(&r->mutex);
+	return ret;
+}
+
+static int wsr_ioc_stats(struct wsr_region *r, struct wsr_stats *arg)
+{
+	memset(arg, 0, sizeof(*arg));
+	wsr_stats_get(r, arg);
+	return 0;
+}
+
+union wsr_ioc_arg {
+	struct wsr_api api;
+	struct wsr_create create;
+	struct wsr_track track;
+	struct wsr_get_ws get_ws;
+	struct wsr_restore restore;
+	struct wsr_stats stats;
+	struct wsr_wait wait;
+};
+
+static long wsr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct wsr_file *wf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	union wsr_ioc_arg u;
+	struct wsr_region *r;
+	bool api;
+	int ret;
+
+	switch (cmd) {
+	case WSR_IOC_API:
+	case WSR_IOC_CREATE:
+	case WSR_IOC_TRACK:
+	case WSR_IOC_GET_WS:
+	case WSR_IOC_RESTORE:
+	case WSR_IOC_STATS:
+	case WSR_IOC_WAIT:
+		break;
+	default:
+		return -ENOTTY;
+	}
+	BUILD_BUG_ON(sizeof(u) > 256);
+	memset(&u, 0, sizeof(u));
+	if ((_IOC_DIR(cmd) & _IOC_WRITE) &&
+	    copy_from_user(&u, uarg, _IOC_SIZE(cmd)))
+		return -EFAULT;
+
+	if (cmd == WSR_IOC_API) {
+		ret = wsr_ioc_api(wf, &u.api);
+		goto out;
+	}
+	mutex_lock(&wf->lock);
+	api = wf->api;
+	mutex_unlock(&wf->lock);
+	if (!api)
+		return -EINVAL;
+	if (cmd == WSR_IOC_CREATE) {
+		ret = wsr_ioc_create(wf, &u.create);
+		goto out;
+	}
+	/* Pairs with smp_store_release() in wsr_ioc_create(). */
+	r = smp_load_acquire(&wf->region);
+	if (!r)
+		return -EINVAL;
+
+	switch (cmd) {
+	case WSR_IOC_TRACK:
+		ret = wsr_ioc_track(r, &u.track);
+		break;
+	case WSR_IOC_GET_WS:
+		ret = wsr_tracker_get(r, &u.get_ws);
+		/* -ENOSPC reports the count needed */
+		if (ret == -ENOSPC &&
+		    copy_to_user(uarg, &u, _IOC_SIZE(cmd)))
+			ret = -EFAULT;
+		break;
+	case WSR_IOC_RESTORE:
+		ret = wsr_restore(r, &u.restore);
+		break;
+	case WSR_IOC_STATS:
+		ret = wsr_ioc_stats(r, &u.stats);
+		break;
+	case WSR_IOC_WAIT:
+		ret = wsr_restore_wait(r, &u.wait);
+		break;
+	default:
+		ret = -ENOTTY;
+		break;
+	}
+out:
+	if (!ret && (_IOC_DIR(cmd) & _IOC_READ) &&
+	    copy_to_user(uarg, &u, _IOC_SIZE(cmd)))
+		ret = -EFAULT;
+	return ret;
+}
+
+static int wsr_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct wsr_file *wf = file->private_data;
+	struct wsr_region *r;
+
+	/* Pairs with smp_store_release() in wsr_ioc_create(). */
+	r = smp_load_acquire(&wf->region);
+	if (!r) {
+		pr_info_ratelimited("%s[%d]: mmap before WSR_IOC_CREATE refused\n",
+				    current->comm, task_pid_nr(current));
+		return -EINVAL;
+	}
+	return wsr_region_mmap(r, vma);
+}
+
+static int wsr_open(struct inode *inode, struct file *file)
+{
+	struct wsr_file *wf;
+
+	wf = kzalloc(sizeof(*wf), GFP_KERNEL_ACCOUNT);
+	if (!wf)
+		return -ENOMEM;
+	mutex_init(&wf->lock);
+	file->private_data = wf;
+	return 0;
+}
+
+static int wsr_release(struct inode *inode, struct file *file)
+{
+	struct wsr_file *wf = file->private_data;
+
+	if (wf->region)
+		wsr_region_destroy(wf->region);
+	mutex_destroy(&wf->lock);
+	kfree(wf);
+	return 0;
+}
+
+static const struct file_operations wsr_fops = {
+	.owner = THIS_MODULE,
+	.open = wsr_open,
+	.release = wsr_release,
+	.unlocked_ioctl = wsr_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = wsr_mmap,
+	.get_unmapped_area = thp_get_unmapped_area,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice wsr_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "wsr",
+	.fops = &wsr_fops,
+	.mode = 0666,
+};
+
+static int __init wsr_init(void)
+{
+	int ret;
+
+	wsr_wq = alloc_workqueue("wsr", WQ_UNBOUND, 0);
+	if (!wsr_wq)
+		return -ENOMEM;
+	ret = wsr_sysfs_init();
+	if (ret)
+		goto err_wq;
+	ret = misc_register(&wsr_misc);
+	if (ret)
+		goto err_sysfs;
+	pr_info("api %u, features 0x%llx\n", WSR_API_VERSION, wsr_features());
+	return 0;
+
+err_sysfs:
+	wsr_sysfs_exit();
+err_wq:
+	destroy_workqueue(wsr_wq);
+	return ret;
+}
+
+static void __exit wsr_exit(void)
+{
+	misc_deregister(&wsr_misc);
+	wsr_sysfs_exit();
+	/* No region is left (each holds a module reference). */
+	destroy_workqueue(wsr_wq);
+	wsr_pool_trim(0);
+}
+
+module_init(wsr_init);
+module_exit(wsr_exit);
+MODULE_DESCRIPTION("wsr: working-set-aware restore of microVM snapshots");
+MODULE_AUTHOR("wsr project");
+MODULE_LICENSE("GPL");

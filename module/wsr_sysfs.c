@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * wsr sysfs: /sys/kernel/mm/wsr/ tuning knobs and module-wide statistics.
+ *
+ * Lock order: wsr_sysfs_lock (mutex) -> wsr_pool_lock.  Knobs are single
+ * words written under wsr_sysfs_lock and read with READ_ONCE() by the rest
+ * of the module, which samples them when it needs them.
+ *
+ * One value per file.  Writes need CAP_SYS_ADMIN (files are 0644, root
+ * owned); a value that does not parse or is out of range is rejected with
+ * -EINVAL and the knob keeps its value.
+ */
+#include <linux/capability.h>
+#include <linux/kobject.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/sysfs.h>
+
+#include "wsr_internal.h"
+
+unsigned long wsr_huge_enabled = 1;
+unsigned long wsr_huge_threshold = WSR_CHUNK_PAGES / 2;
+unsigned long wsr_read_batch_kb = 1024;
+unsigned long wsr_async_enabled = 1;
+unsigned long wsr_tracker_capacity = 1UL << 18;
+unsigned long wsr_pool_size = 8;
+
+struct wsr_global_stats wsr_gstats;
+
+/* protects knob updates (pool_size also trims the pool) */
+static DEFINE_MUTEX(wsr_sysfs_lock);
+static struct kobject *wsr_kobj;
+
+struct wsr_knob {
+	struct kobj_attribute attr;
+	unsigned long *val;
+	unsigned long min;
+	unsigned long max;
+};
+
+#define to_knob(a) container_of(a, struct wsr_knob, attr)
+
+static ssize_t wsr_knob_show(struct kobject *kobj, struct kobj_attribute *a,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(*to_knob(a)->val));
+}
+
+static ssize_t wsr_knob_store(struct kobject *kobj, struct kobj_attribute *a,
+			      const char *buf, size_t count)
+{
+	struct wsr_knob *k = to_knob(a);
+	unsigned long v;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (kstrtoul(buf, 0, &v) || v < k->min || v > k->max)
+		return -EINVAL;
+	/* read_batch_kb is a whole number of pages */
+	if (k->val == &wsr_read_batch_kb && v % (PAGE_SIZE >> 10))
+		return -EINVAL;
+	mutex_lock(&wsr_sysfs_lock);
+	WRITE_ONCE(*k->val, v);
+	if (k->val == &wsr_pool_size)
+		wsr_pool_trim(v);
+	mutex_unlock(&wsr_sysfs_lock);
+	return count;
+}
+
+#define WSR_KNOB(_name, _min, _max)					\
+	static struct wsr_knob wsr_knob_##_name = {			\
+		.attr = __ATTR(_name, 0644, wsr_knob_show, wsr_knob_store), \
+		.val = &wsr_##_name,					\
+		.min = _min,						\
+		.max = _max,						\
+	}
+
+WSR_KNOB(huge_enabled, 0, 1);
+WSR_KNOB(huge_threshold, 1, WSR_CHUNK_PAGES);
+WSR_KNOB(read_batch_kb, PAGE_SIZE >> 10, 64 * 1024);
+WSR_KNOB(async_enabled, 0, 1);
+WSR_KNOB(tracker_capacity, 1, 1UL << 26);
+WSR_KNOB(pool_size, 0, 4096);
+
+#define WSR_STAT64(_name)						\
+static ssize_t _name##_show(struct kobject *kobj,			\
+			    struct kobj_attribute *a, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%llu\n",				\
+			  (u64)atomic64_read(&wsr_gstats._name));	\
+}									\
+static struct kobj_attribute wsr_attr_##_name = __ATTR_RO(_name)
+
+WSR_STAT64(faults);
+WSR_STAT64(faults_huge);
+WSR_STAT64(pages_cache);
+WSR_STAT64(pages_device);
+WSR_STAT64(bytes_read);
+WSR_STAT64(restores);
+
+static ssize_t regions_show(struct kobject *kobj, struct kobj_attribute *a,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&wsr_gstats.regions));
+}
+
+static struct kobj_attribute wsr_attr_regions = __ATTR_RO(regions);
+
+static ssize_t pool_free_show(struct kobject *kobj, struct kobj_attribute *a,
+			      char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", wsr_pool_free());
+}
+
+static struct kobj_attribute wsr_attr_pool_free = __ATTR_RO(pool_free);
+
+static struct attribute *wsr_attrs[] = {
+	&wsr_knob_huge_enabled.attr.attr,
+	&wsr_knob_huge_threshold.attr.attr,
+	&wsr_knob_read_batch_kb.attr.attr,
+	&wsr_knob_async_enabled.attr.attr,
+	&wsr_knob_tracker_capacity.attr.attr,
+	&wsr_knob_pool_size.attr.attr,
+	&wsr_attr_regions.attr,
+	&wsr_attr_faults.attr,
+	&wsr_attr_faults_huge.attr,
+	&wsr_attr_pages_cache.attr,
+	&wsr_attr_pages_device.attr,
+	&wsr_attr_bytes_read.attr,
+	&wsr_attr_restores.attr,
+	&wsr_attr_pool_free.attr,
+	NULL,
+};
+
+static const struct attribute_group wsr_attr_group = {
+	.attrs = wsr_attrs,
+};
+
+/**
+ * wsr_sysfs_init() - create /sys/kernel/mm/wsr/
+ *
+ * Return: 0 or -errno.
+ * Context: module init.
+ */
+int wsr_sysfs_init(void)
+{
+	int ret;
+
+	wsr_kobj = kobject_create_and_add("wsr", mm_kobj);
+	if (!wsr_kobj)
+		return -ENOMEM;
+	ret = sysfs_create_group(wsr_kobj, &wsr_attr_group);
+	if (ret) {
+		kobject_put(wsr_kobj);
+		wsr_kobj = NULL;
+	}
+	return ret;
+}
+
+/**
+ * wsr_sysfs_exit() - remove /sys/kernel/mm/wsr/
+ *
+ * Context: module exit.
+ */
+void wsr_sysfs_exit(void)
+{
+	sysfs_remove_group(wsr_kobj, &wsr_attr_group);
+	kobject_put(wsr_kobj);
+}
