@@ -75,8 +75,10 @@ def split_log(text):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument('--log', help='serial log of the VM run')
-    ap.add_argument('--suites', default='', help='suites expected to run')
+    ap.add_argument('--log', action='append', default=[],
+                    help='serial log of a VM run (repeatable)')
+    ap.add_argument('--suites', action='append', default=[],
+                    help='suites expected in the matching --log')
     ap.add_argument('--host-tap', action='append', default=[],
                     help='TAP output of a host-side test program')
     args = ap.parse_args()
@@ -89,9 +91,16 @@ def main():
             t.failed += 1
             t.problems.append((f'host {path}: no TAP results', lines[-20:]))
 
-    if args.log:
-        with open(args.log, errors='replace') as f:
-            text = f.read()
+    if len(args.suites) != len(args.log):
+        ap.error('give one --suites per --log')
+    for log, expected in zip(args.log, args.suites):
+        try:
+            with open(log, errors='replace') as f:
+                text = f.read()
+        except OSError as e:
+            t.failed += 1
+            t.problems.append((f'no VM log: {e}', []))
+            continue
         suites, order, dmesg, kmemleak = split_log(text)
         lines = text.splitlines()
         if 'WSR-BOOT-OK' not in text:
@@ -100,7 +109,7 @@ def main():
         for err in (l for l in lines if l.startswith('WSR-ERROR')):
             t.failed += 1
             t.problems.append((err, []))
-        for name in args.suites.split():
+        for name in expected.split():
             if name not in suites:
                 t.failed += 1
                 t.problems.append((f'suite {name} did not finish', lines[-40:]))
@@ -120,7 +129,7 @@ def main():
                 t.failed += 1
                 first = max(bad[0] - 3, 0)
                 t.problems.append((f'kernel report in dmesg during {name} '
-                                   f'(whole report in {args.log})',
+                                   f'(whole report in {log})',
                                    buf[first:first + 60]))
         if any(l.strip() for l in kmemleak):
             t.failed += 1

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * wsr-vmm suite: every memory backend restores every guest payload and the
+ * guest computes the right result.
+ *
+ * Each test drives /usr/bin/wsr-vmm, a real KVM guest (nested KVM in the
+ * test VM), on a 64 MiB snapshot kept in /data/vmm-selftest/<payload>
+ * (written by the first test that needs it).  A restore prints one JSON
+ * line; the test asserts the exit status, "ok":true, and that the
+ * reported result equals "wsr-vmm expect" (the host-side recomputation).
+ * The corrupt_* tests flip bytes in a snapshot or a working-set file and
+ * assert that the restore fails loudly with a result mismatch.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "wsr_harness.h"
+
+#define VMM		"/usr/bin/wsr-vmm"
+#define TOP		"/data/vmm-selftest"
+#define MEM		"64M"
+#define OUT_MAX		8192
+#define VMM_TIMEOUT	600
+
+struct cmd_out {
+	int status;		/* exit code, or 128 + signal */
+	char out[OUT_MAX];
+	char err[OUT_MAX];
+};
+
+static void slurp(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? 0 : read(fd, buf, len - 1);
+
+	buf[n > 0 ? n : 0] = 0;
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+}
+
+/* Run argv (NULL-terminated), capturing stdout and stderr. */
+static int run(struct cmd_out *o, const char *const argv[])
+{
+	char opath[] = "/tmp/wsr-vmm-out.XXXXXX";
+	char epath[] = "/tmp/wsr-vmm-err.XXXXXX";
+	int ofd = mkstemp(opath), efd = mkstemp(epath), st;
+	pid_t pid;
+
+	if (ofd < 0 || efd < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		dup2(ofd, 1);
+		dup2(efd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(ofd);
+	close(efd);
+	if (waitpid(pid, &st, 0) < 0)
+		return -errno;
+	o->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	slurp(opath, o->out, sizeof(o->out));
+	slurp(epath, o->err, sizeof(o->err));
+	return 0;
+}
+
+/* Value of "key" in a one-line JSON object, as a string. */
+static const char *json_str(const char *line, const char *key, char *buf,
+			    size_t len)
+{
+	char pat[64];
+	const char *p;
+	size_t n = 0;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(line, pat);
+	if (!p)
+		return NULL;
+	p += strlen(pat);
+	if (*p == '"')
+		p++;
+	while (*p && *p != '"' && *p != ',' && *p != '}' && n + 1 < len)
+		buf[n++] = *p++;
+	buf[n] = 0;
+	return buf;
+}
+
+static long long json_num(const char *line, const char *key)
+{
+	char buf[32];
+
+	return json_str(line, key, buf, sizeof(buf)) ? atoll(buf) : -1;
+}
+
+static const char *guest_image(const char *payload)
+{
+	static char path[128];
+
+	snprintf(path, sizeof(path), "/usr/share/wsr/guests/%s.bin",
+		 payload);
+	if (!access(path, R_OK))
+		return path;
+	snprintf(path, sizeof(path), "/usr/share/wsr/%s.bin", payload);
+	return path;
+}
+
+FIXTURE(vmm) {
+	char dir[96];		/* the snapshot */
+	char work[96];		/* recordings of this test */
+	struct cmd_out o;
+};
+
+FIXTURE_VARIANT(vmm) {
+	const char *payload;
+};
+
+FIXTURE_VARIANT_ADD(vmm, kv) { .payload = "kv" };
+FIXTURE_VARIANT_ADD(vmm, dict) { .payload = "dict" };
+FIXTURE_VARIANT_ADD(vmm, scan) { .payload = "scan" };
+
+FIXTURE_SETUP(vmm)
+{
+	char state[128];
+
+	if (access("/dev/kvm", R_OK | W_OK))
+		SKIP(_exit(255), "no /dev/kvm");
+	if (access(VMM, X_OK))
+		SKIP(_exit(255), "no " VMM);
+	mkdir(TOP, 0755);
+	snprintf(self->dir, sizeof(self->dir), TOP "/%s", variant->payload);
+	snprintf(self->work, sizeof(self->work), TOP "/%s-%d",
+		 variant->payload, getpid());
+	ASSERT_EQ(0, mkdir(self->work, 0755));
+	snprintf(state, sizeof(state), "%s/state", self->dir);
+	if (access(state, R_OK)) {
+		/* Snapshot, then run input 1 on the live VM as a check. */
+		const char *argv[] = { VMM, "run", "--payload",
+			guest_image(variant->payload), "--mem", MEM,
+			"--snapshot", self->dir, "--input", "1", "--quiet",
+			NULL };
+
+		ASSERT_EQ(0, run(&self->o, argv));
+		ASSERT_EQ(0, self->o.status) {
+			TH_LOG("snapshot: %s%s", self->o.out, self->o.err);
+		}
+		ASSERT_NE(NULL, strstr(self->o.out, " ok"));
+	}
+}
+
+FIXTURE_TEARDOWN(vmm)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->work);
+	if (system(cmd))
+		TH_LOG("cannot remove %s", self->work);
+}
+
+/* Expected result of @input by the host-side recomputation. */
+static unsigned long long expected(struct __test_metadata *_metadata,
+				   const char *dir, const char *input)
+{
+	const char *argv[] = { VMM, "expect", "--snapshot", dir, "--input",
+			       input, NULL };
+	struct cmd_out o;
+
+	ASSERT_EQ(0, run(&o, argv));
+	ASSERT_EQ(0, o.status);
+	return strtoull(o.out, NULL, 0);
+}
+
+/*
+ * Restore @dir through @backend with @input and the extra arguments;
+ * assert success and the exact result.  Returns the JSON line in o->out.
+ */
+static void restore_ok(struct __test_metadata *_metadata, struct cmd_out *o,
+		       const char *dir, const char *backend, const char *input,
+		       const char *a1, const char *a2, const char *a3)
+{
+	const char *argv[] = { VMM, "restore", "--snapshot", dir,
+			       "--backend", backend, "--input", input,
+			       "--json", a1, a2, a3, NULL };
+	unsigned long long want = expected(_metadata, dir, input);
+	char buf[32];
+
+	ASSERT_EQ(0, run(o, argv));
+	ASSERT_EQ(0, o->status) {
+		TH_LOG("%s input %s: status %d: %s%s", backend, input,
+		       o->status, o->out, o->err);
+	}
+	ASSERT_NE(NULL, json_str(o->out, "ok", buf, sizeof(buf)));
+	ASSERT_STREQ("true", buf);
+	ASSERT_NE(NULL, json_str(o->out, "result", buf, sizeof(buf)));
+	ASSERT_EQ(want, strtoull(buf, NULL, 0)) {
+		TH_LOG("%s", o->out);
+	}
+	/* The guest did run through faults on this memory. */
+	ASSERT_LT(0, json_num(o->out, "majflt") + json_num(o->out, "minflt"));
+}
+
+static void path(char *buf, size_t len, const char *dir, const char *name)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+TEST_F_TIMEOUT(vmm, file, VMM_TIMEOUT)
+{
+	restore_ok(_metadata, &self->o, self->dir, "file", "3", NULL, NULL,
+		   NULL);
+	restore_ok(_metadata, &self->o, self->dir, "file", "4", "--cold",
+		   NULL, NULL);
+	/* A cold MAP_PRIVATE restore reads from the disk. */
+	EXPECT_LT(0, json_num(self->o.out, "read_bytes"));
+	EXPECT_LT(0, json_num(self->o.out, "majflt"));
+}
+
+TEST_F_TIMEOUT(vmm, eager, VMM_TIMEOUT)
+{
+	restore_ok(_metadata, &self->o, self->dir, "eager", "3", "--cold",
+		   NULL, NULL);
+	/* Everything was read: at least the whole 64 MiB file. */
+	EXPECT_LE(64LL << 20, json_num(self->o.out, "read_bytes"));
+}
+
+TEST_F_TIMEOUT(vmm, reap, VMM_TIMEOUT)
+{
+	char ws[128];
+
+	path(ws, sizeof(ws), self->work, "reap.ws");
+	restore_ok(_metadata, &self->o, self->dir, "reap", "1", "--record",
+		   ws, NULL);
+	ASSERT_LT(0, json_num(self->o.out, "reap_recorded_pages"));
+	/* The recorded input: every page comes from the WS file. */
+	restore_ok(_metadata, &self->o, self->dir, "reap", "1", "--ws", ws,
+		   "--cold");
+	EXPECT_LT(0, json_num(self->o.out, "reap_ws_pages"));
+	/* A different input: misses are served by the handler. */
+	restore_ok(_metadata, &self->o, self->dir, "reap", "2", "--ws", ws,
+		   NULL);
+}
+
+TEST_F_TIMEOUT(vmm, faasnap, VMM_TIMEOUT)
+{
+	char ls[128];
+
+	path(ls, sizeof(ls), self->work, "faasnap.ls");
+	restore_ok(_metadata, &self->o, self->dir, "faasnap", "1", "--record",
+		   ls, "--cold");
+	restore_ok(_metadata, &self->o, self->dir, "faasnap", "1", "--ws", ls,
+		   "--cold");
+	EXPECT_LT(0, json_num(self->o.out, "faasnap_ls_pages"));
+	EXPECT_LT(0, json_num(self->o.out, "faasnap_zero_pages"));
+	restore_ok(_metadata, &self->o, self->dir, "faasnap", "2", "--ws", ls,
+		   NULL);
+}
+
+TEST_F_TIMEOUT(vmm, wsr, VMM_TIMEOUT)
+{
+	char ws1[128], ws2[128], merged[128];
+	const char *margv[] = { VMM, "merge", "-o", merged, ws1, ws2, NULL };
+
+	if (access("/dev/wsr", R_OK | W_OK))
+		SKIP(return, "no /dev/wsr");
+	path(ws1, sizeof(ws1), self->work, "wsr-1.ws");
+	path(ws2, sizeof(ws2), self->work, "wsr-2.ws");
+	path(merged, sizeof(merged), self->work, "wsr.ws");
+	restore_ok(_metadata, &self->o, self->dir, "wsr", "1", "--record",
+		   ws1, NULL);
+	EXPECT_LT(0, json_num(self->o.out, "wsr_tracked"));
+	restore_ok(_metadata, &self->o, self->dir, "wsr", "2", "--record",
+		   ws2, NULL);
+	ASSERT_EQ(0, run(&self->o, margv));
+	ASSERT_EQ(0, self->o.status) {
+		TH_LOG("merge: %s", self->o.err);
+	}
+	restore_ok(_metadata, &self->o, self->dir, "wsr", "1", "--ws", merged,
+		   "--cold");
+	EXPECT_LT(0, json_num(self->o.out, "wsr_ws_pages"));
+	restore_ok(_metadata, &self->o, self->dir, "wsr", "3", "--ws", merged,
+		   "--async");
+	restore_ok(_metadata, &self->o, self->dir, "wsr", "2", "--ws", merged,
+		   "--async");
+}
+
+/*
+ * Flip one byte in every 64 from @from on: every record, slot, object and
+ * dictionary run a payload reads then holds a wrong byte.
+ */
+static int corrupt_file(const char *file, unsigned long long from)
+{
+	const size_t chunk = 1 << 20;
+	unsigned char *buf = malloc(chunk);
+	int fd = open(file, O_RDWR | O_CLOEXEC), ret = 0;
+	unsigned long long off;
+	ssize_t n;
+	size_t i;
+
+	if (fd < 0 || !buf) {
+		free(buf);
+		return -EIO;
+	}
+	for (off = from; ; off += n) {
+		n = pread(fd, buf, chunk, off);
+		if (n <= 0) {
+			ret = n < 0 ? -errno : 0;
+			break;
+		}
+		for (i = 59; i < (size_t)n; i += 64)
+			buf[i] ^= 0x5a;
+		if (pwrite(fd, buf, n, off) != n) {
+			ret = -EIO;
+			break;
+		}
+	}
+	close(fd);
+	free(buf);
+	return ret;
+}
+
+static void restore_fails(struct __test_metadata *_metadata,
+			  struct cmd_out *o, const char *dir,
+			  const char *backend, const char *a1, const char *a2)
+{
+	const char *argv[] = { VMM, "restore", "--snapshot", dir,
+			       "--backend", backend, "--input", "5", "--json",
+			       a1, a2, NULL };
+
+	ASSERT_EQ(0, run(o, argv));
+	EXPECT_EQ(1, o->status);
+	EXPECT_NE(NULL, strstr(o->out, "\"ok\":false")) {
+		TH_LOG("%s", o->out);
+	}
+	EXPECT_NE(NULL, strstr(o->err, "MISMATCH")) {
+		TH_LOG("%s", o->err);
+	}
+}
+
+TEST_F_TIMEOUT(vmm, corrupt_snapshot, VMM_TIMEOUT)
+{
+	char copy[128], cmd[512], file[160];
+
+	path(copy, sizeof(copy), self->work, "snap");
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s && cp %s/mem %s/state %s/",
+		 copy, self->dir, self->dir, copy);
+	ASSERT_EQ(0, system(cmd));
+	path(file, sizeof(file), copy, "mem");
+	ASSERT_EQ(0, corrupt_file(file, 2 << 20));
+	restore_fails(_metadata, &self->o, copy, "file", NULL, NULL);
+	restore_fails(_metadata, &self->o, copy, "eager", NULL, NULL);
+}
+
+TEST_F_TIMEOUT(vmm, corrupt_reap_ws, VMM_TIMEOUT)
+{
+	char ws[128];
+
+	path(ws, sizeof(ws), self->work, "reap.ws");
+	restore_ok(_metadata, &self->o, self->dir, "reap", "5", "--record",
+		   ws, NULL);
+	ASSERT_EQ(0, corrupt_file(ws, 0));
+	restore_fails(_metadata, &self->o, self->dir, "reap", "--ws", ws);
+}
+
+WSR_HARNESS_MAIN

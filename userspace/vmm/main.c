@@ -1,0 +1,653 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * wsr-vmm - a minimal KVM VMM that snapshots a guest payload after its
+ * initialisation and restores it through a chosen memory backend.
+ *
+ *   wsr-vmm run --payload IMG --mem SIZE --snapshot DIR [--input N]
+ *   wsr-vmm restore --snapshot DIR --backend B [--ws F] [--record F]
+ *                   [--input N] [--async] [--cold] [--json]
+ *   wsr-vmm expect --snapshot DIR --input N
+ *   wsr-vmm merge -o OUT IN...
+ *   wsr-vmm table [FILE]
+ *
+ * See README.md.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <libwsr.h>
+#include "vmm.h"
+
+int cmd_merge(int argc, char **argv);
+int cmd_table(int argc, char **argv);
+
+static const struct backend *const backends[] = {
+	&backend_file, &backend_eager, &backend_reap, &backend_faasnap,
+	&backend_wsr,
+};
+
+void vmm_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("wsr-vmm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void restore_extra(struct restore *r, const char *key, int64_t val)
+{
+	if (r->nextra < VMM_MAX_EXTRA)
+		r->extra[r->nextra++] = (struct extra){ key, val };
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 'G': case 'g':
+		v <<= 10;
+		/* fall through */
+	case 'M': case 'm':
+		v <<= 10;
+		/* fall through */
+	case 'K': case 'k':
+		v <<= 10;
+		end++;
+		break;
+	}
+	if (*end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || v > UINT32_MAX)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage:\n"
+	      "  wsr-vmm run --payload IMG --mem SIZE --snapshot DIR [--input N]\n"
+	      "  wsr-vmm restore --snapshot DIR --backend file|eager|reap|faasnap|wsr\n"
+	      "                  [--ws FILE] [--record FILE] [--input N] [--async]\n"
+	      "                  [--cold] [--json] [--verbose]\n"
+	      "  wsr-vmm expect --snapshot DIR --input N\n"
+	      "  wsr-vmm merge -o OUT IN...\n"
+	      "  wsr-vmm table [FILE]\n", f);
+}
+
+/* ------------------------------------------------------------------ run */
+
+/* Record the snapshot's libwsr identity in the state. */
+static int snapshot_identify(const char *dir, struct vmm_state *st)
+{
+	struct wsr_snapshot_id id;
+	char *path = path_join(dir, "mem");
+	int fd, ret;
+
+	if (!path)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return -errno;
+	ret = wsr_snapshot_id(fd, 0, st->mem_size, &id);
+	close(fd);
+	if (ret)
+		return ret;
+	st->snap_fp = id.fingerprint;
+	st->snap_fp_method = id.method;
+	st->snap_fp_samples = id.samples;
+	return 0;
+}
+
+static int load_image(const char *path, uint8_t *mem, struct wsr_image_hdr *h)
+{
+	struct stat sb;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb)) {
+		close(fd);
+		return -errno;
+	}
+	if (sb.st_size < (off_t)sizeof(*h) || sb.st_size > (off_t)WSR_IMAGE_MAX) {
+		close(fd);
+		return -EFBIG;
+	}
+	n = read(fd, mem + WSR_GPA_IMAGE, sb.st_size);
+	close(fd);
+	if (n != sb.st_size)
+		return n < 0 ? -errno : -EIO;
+	memcpy(h, mem + WSR_GPA_IMAGE, sizeof(*h));
+	if (h->magic != WSR_IMAGE_MAGIC || ref_result(h->payload, 4ULL << 20,
+						       0, &(uint64_t){0}) ||
+	    h->entry < WSR_GPA_IMAGE || h->entry >= WSR_GPA_IMAGE + sb.st_size)
+		return -ENOEXEC;
+	h->name[sizeof(h->name) - 1] = 0;
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "payload", required_argument, NULL, 'p' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "snapshot", required_argument, NULL, 's' },
+		{ "input", required_argument, NULL, 'i' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *payload = NULL, *dir = NULL;
+	uint64_t mem_size = 128ULL << 20, t0, t1, t2, expect;
+	struct wsr_boot_info *boot;
+	struct wsr_image_hdr hdr;
+	struct vmm_state st;
+	bool have_input = false, quiet = false;
+	enum vm_event ev;
+	uint32_t input = 0;
+	struct vm vm;
+	uint8_t *mem;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "p:m:s:i:q", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			payload = optarg;
+			break;
+		case 'm':
+			if (parse_size(optarg, &mem_size))
+				goto bad;
+			break;
+		case 's':
+			dir = optarg;
+			break;
+		case 'i':
+			if (parse_u32(optarg, &input))
+				goto bad;
+			have_input = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		default:
+			goto bad;
+		}
+	}
+	if (!payload || optind != argc)
+		goto bad;
+	if (mem_size < (16ULL << 20) || mem_size > (4ULL << 30) ||
+	    mem_size % (2ULL << 20)) {
+		vmm_err("--mem must be a multiple of 2M in [16M, 4G]");
+		return 2;
+	}
+
+	mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mem == MAP_FAILED) {
+		vmm_err("cannot map %" PRIu64 " bytes: %s", mem_size,
+			strerror(errno));
+		return 1;
+	}
+	/* The boot run is not measured: let it use 2 MiB pages. */
+	madvise(mem, mem_size, MADV_HUGEPAGE);
+	ret = load_image(payload, mem, &hdr);
+	if (ret) {
+		vmm_err("%s: not a payload image: %s", payload, strerror(-ret));
+		return 1;
+	}
+	boot = (struct wsr_boot_info *)(mem + WSR_GPA_BOOT);
+	boot->magic = WSR_BOOT_MAGIC;
+	boot->mem_size = mem_size;
+	boot->heap_start = WSR_GPA_HEAP;
+	boot->heap_end = mem_size;
+
+	ret = vm_open(&vm, mem, mem_size);
+	if (ret) {
+		vmm_err("cannot create a VM (/dev/kvm): %s", strerror(-ret));
+		return 1;
+	}
+	vm.quiet = quiet;
+	ret = vm_boot_setup(&vm, hdr.entry);
+	if (ret) {
+		vmm_err("vCPU setup: %s", strerror(-ret));
+		return 1;
+	}
+	t0 = now_ns();
+	ret = vm_run(&vm, &ev);
+	if (ret || ev != VM_EV_READY) {
+		vmm_err("%s: init failed: %s", hdr.name,
+			ret ? strerror(-ret) : "done before ready");
+		return 1;
+	}
+	t1 = now_ns();
+	if (!quiet)
+		printf("%s: initialised %" PRIu64 " MiB guest in %.1f ms\n",
+		       hdr.name, mem_size >> 20, (t1 - t0) / 1e6);
+
+	if (dir) {
+		ret = vm_complete_io(&vm);
+		if (!ret) {
+			memset(&st, 0, sizeof(st));
+			ret = vm_save_cpu(&vm, &st);
+		}
+		if (ret) {
+			vmm_err("cannot save the vCPU: %s", strerror(-ret));
+			return 1;
+		}
+		st.payload = hdr.payload;
+		st.mem_size = mem_size;
+		memcpy(st.name, hdr.name, sizeof(st.name));
+		if (mkdir(dir, 0755) && errno != EEXIST) {
+			vmm_err("%s: %s", dir, strerror(errno));
+			return 1;
+		}
+		/* Memory first: a state file means a complete snapshot. */
+		ret = mem_write(dir, mem, mem_size);
+		if (!ret)
+			ret = snapshot_identify(dir, &st);
+		if (!ret)
+			ret = state_write(dir, &st);
+		if (ret) {
+			vmm_err("%s: cannot write the snapshot: %s", dir,
+				strerror(-ret));
+			return 1;
+		}
+		t2 = now_ns();
+		if (!quiet)
+			printf("%s: snapshot written to %s in %.1f ms\n",
+			       hdr.name, dir, (t2 - t1) / 1e6);
+	}
+
+	if (have_input) {
+		vm.input = input;
+		ret = vm_run(&vm, &ev);
+		if (ret || ev != VM_EV_DONE) {
+			vmm_err("%s: invocation failed", hdr.name);
+			return 1;
+		}
+		ref_result(hdr.payload, mem_size, input, &expect);
+		printf("%s: input %u result %#" PRIx64 " expected %#" PRIx64
+		       " %s\n", hdr.name, input, vm.result, expect,
+		       vm.result == expect ? "ok" : "MISMATCH");
+		if (vm.result != expect)
+			return 1;
+	}
+	vm_close(&vm);
+	munmap(mem, mem_size);
+	return 0;
+bad:
+	usage(stderr);
+	return 2;
+}
+
+/* -------------------------------------------------------------- restore */
+
+static int open_snapshot(struct restore *r)
+{
+	struct stat sb;
+	int ret;
+
+	ret = state_read(r->dir, &r->st);
+	if (ret) {
+		vmm_err("%s/state: %s", r->dir, ret == -EBADMSG ?
+			"not a valid snapshot state" : strerror(-ret));
+		return ret;
+	}
+	r->snap_path = path_join(r->dir, "mem");
+	if (!r->snap_path)
+		return -ENOMEM;
+	r->snap_fd = open(r->snap_path, O_RDONLY | O_CLOEXEC);
+	if (r->snap_fd < 0) {
+		ret = -errno;
+		vmm_err("%s: %s", r->snap_path, strerror(errno));
+		return ret;
+	}
+	if (fstat(r->snap_fd, &sb))
+		return -errno;
+	if ((uint64_t)sb.st_size != r->st.mem_size) {
+		vmm_err("%s: %lld bytes, the state says %" PRIu64,
+			r->snap_path, (long long)sb.st_size, r->st.mem_size);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+struct sample {
+	struct rusage ru;
+	struct io_stat io;
+	bool io_ok;
+};
+
+static void sample(struct restore *r, struct sample *s)
+{
+	getrusage(RUSAGE_SELF, &s->ru);
+	s->io_ok = !blk_stat(r->snap_fd, &s->io);
+}
+
+static void print_result(struct restore *r, const struct backend *b,
+			 uint32_t input, bool cold, bool json, uint64_t result,
+			 uint64_t expect, struct sample *s0, struct sample *s1)
+{
+	uint64_t anon_kb = 0, file_kb = 0, shmem_kb = 0, cached = 0, mem_kb;
+	long majflt = s1->ru.ru_majflt - s0->ru.ru_majflt;
+	long minflt = s1->ru.ru_minflt - s0->ru.ru_minflt;
+	int64_t rd_bytes = -1, rd_ios = -1;
+	bool ok = result == expect;
+	unsigned int i;
+
+	if (s0->io_ok && s1->io_ok) {
+		rd_bytes = (s1->io.read_sectors - s0->io.read_sectors) * 512;
+		rd_ios = s1->io.read_ios - s0->io.read_ios;
+	}
+	proc_rss(&anon_kb, &file_kb, &shmem_kb);
+	cache_pages(r->snap_fd, r->st.mem_size, NULL, &cached);
+	/* RssFile of a file mapping is page cache, counted in cached. */
+	mem_kb = anon_kb + shmem_kb + cached * 4 + r->mem_extra_kb;
+
+	if (json) {
+		printf("{\"payload\":\"%s\",\"backend\":\"%s%s\","
+		       "\"input\":%u,\"cache\":\"%s\",\"ok\":%s,"
+		       "\"result\":\"%#" PRIx64 "\",\"expected\":\"%#" PRIx64
+		       "\",\"latency_us\":%.1f,\"setup_us\":%.1f,"
+		       "\"run_us\":%.1f,\"majflt\":%ld,\"minflt\":%ld,"
+		       "\"read_bytes\":%" PRId64 ",\"read_ios\":%" PRId64
+		       ",\"read_twice\":%" PRId64 ",\"rss_anon_kb\":%" PRIu64
+		       ",\"rss_file_kb\":%" PRIu64 ",\"cache_kb\":%" PRIu64
+		       ",\"mem_kb\":%" PRIu64 ",\"mem_size\":%" PRIu64,
+		       r->st.name, b->name, r->async ? "-async" : "", input,
+		       cold ? "cold" : "warm", ok ? "true" : "false", result,
+		       expect, (r->t_done - r->t_start) / 1e3,
+		       (r->t_setup - r->t_start) / 1e3,
+		       (r->t_done - r->t_resume) / 1e3, majflt, minflt,
+		       rd_bytes, rd_ios, r->read_twice, anon_kb, file_kb,
+		       cached * 4, mem_kb, r->st.mem_size);
+		for (i = 0; i < r->nextra; i++)
+			printf(",\"%s\":%" PRId64, r->extra[i].key,
+			       r->extra[i].val);
+		printf("}\n");
+	} else {
+		printf("%s via %s%s, input %u, %s cache: result %#" PRIx64
+		       " %s (expected %#" PRIx64 ")\n",
+		       r->st.name, b->name, r->async ? " (async)" : "", input,
+		       cold ? "cold" : "warm", result,
+		       ok ? "ok" : "MISMATCH", expect);
+		printf("  restore-to-result %.3f ms (setup %.3f ms, run %.3f ms)\n",
+		       (r->t_done - r->t_start) / 1e6,
+		       (r->t_setup - r->t_start) / 1e6,
+		       (r->t_done - r->t_resume) / 1e6);
+		printf("  faults: %ld major, %ld minor; disk: %" PRId64
+		       " bytes in %" PRId64 " reads; read twice: ",
+		       majflt, minflt, rd_bytes, rd_ios);
+		if (r->read_twice < 0)
+			printf("n/a\n");
+		else
+			printf("%" PRId64 " pages\n", r->read_twice);
+		printf("  memory: %" PRIu64 " KiB (anon %" PRIu64
+		       ", snapshot page cache %" PRIu64 ", other %" PRIu64
+		       ")\n", mem_kb, anon_kb + shmem_kb, cached * 4,
+		       r->mem_extra_kb);
+		for (i = 0; i < r->nextra; i++)
+			printf("  %s: %" PRId64 "\n", r->extra[i].key,
+			       r->extra[i].val);
+	}
+	fflush(stdout);
+}
+
+static int cmd_restore(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "snapshot", required_argument, NULL, 's' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "ws", required_argument, NULL, 'w' },
+		{ "record", required_argument, NULL, 'r' },
+		{ "input", required_argument, NULL, 'i' },
+		{ "async", no_argument, NULL, 'a' },
+		{ "cold", no_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct backend *b = NULL;
+	struct restore r = { .snap_fd = -1, .read_twice = -1 };
+	struct sample s0, s1;
+	bool cold = false, json = false;
+	uint64_t expect = 0, cached;
+	enum vm_event ev;
+	uint32_t input = 0;
+	struct vm vm = { .kvm = -1, .fd = -1, .vcpu = -1 };
+	unsigned int i;
+	int c, ret, rc = 1;
+
+	while ((c = getopt_long(argc, argv, "s:b:w:r:i:acjv", opts,
+				NULL)) != -1) {
+		switch (c) {
+		case 's':
+			r.dir = optarg;
+			break;
+		case 'b':
+			for (i = 0; i < sizeof(backends) / sizeof(*backends);
+			     i++)
+				if (!strcmp(optarg, backends[i]->name))
+					b = backends[i];
+			if (!b) {
+				vmm_err("unknown backend '%s'", optarg);
+				return 2;
+			}
+			break;
+		case 'w':
+			r.ws_path = optarg;
+			break;
+		case 'r':
+			r.record_path = optarg;
+			r.recording = true;
+			break;
+		case 'i':
+			if (parse_u32(optarg, &input))
+				goto bad;
+			break;
+		case 'a':
+			r.async = true;
+			break;
+		case 'c':
+			cold = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'v':
+			r.verbose = true;
+			break;
+		default:
+			goto bad;
+		}
+	}
+	if (!r.dir || !b || optind != argc)
+		goto bad;
+	if (open_snapshot(&r))
+		goto out;
+	/* Computed first: the reference must not disturb the measurement. */
+	ret = ref_result(r.st.payload, r.st.mem_size, input, &expect);
+	if (ret) {
+		vmm_err("unknown payload %u in the snapshot", r.st.payload);
+		goto out;
+	}
+	if (cold) {
+		ret = drop_caches();
+		if (ret) {
+			vmm_err("cannot drop the page cache: %s",
+				strerror(-ret));
+			goto out;
+		}
+	}
+	if (cache_pages(r.snap_fd, r.st.mem_size, &r.cache_before, &cached))
+		r.cache_before = NULL;
+
+	sample(&r, &s0);
+	r.t_start = now_ns();
+	ret = b->setup(&r);
+	if (ret) {
+		vmm_err("%s backend: %s", b->name, strerror(-ret));
+		goto out;
+	}
+	r.t_setup = now_ns();
+	ret = vm_open(&vm, r.mem, r.st.mem_size);
+	if (ret) {
+		vmm_err("cannot create a VM (/dev/kvm): %s", strerror(-ret));
+		goto out;
+	}
+	vm.quiet = !r.verbose;
+	ret = vm_load_cpu(&vm, &r.st);
+	if (ret) {
+		vmm_err("cannot restore the vCPU: %s", strerror(-ret));
+		goto out;
+	}
+	vm.input = input;
+	if (b->resume) {
+		ret = b->resume(&r);
+		if (ret) {
+			vmm_err("%s backend: %s", b->name, strerror(-ret));
+			goto out;
+		}
+	}
+	r.t_resume = now_ns();
+	ret = vm_run(&vm, &ev);
+	r.t_done = now_ns();
+	if (ret || ev != VM_EV_DONE) {
+		vmm_err("%s: restored guest failed: %s", r.st.name,
+			ret ? strerror(-ret) : "ready instead of done");
+		goto out;
+	}
+	if (b->stop) {
+		ret = b->stop(&r);
+		if (ret) {
+			vmm_err("%s backend: %s", b->name, strerror(-ret));
+			goto out;
+		}
+	}
+	sample(&r, &s1);
+	print_result(&r, b, input, cold, json, vm.result, expect, &s0, &s1);
+	if (vm.result != expect) {
+		vmm_err("%s via %s: RESULT MISMATCH for input %u: got %#" PRIx64
+			", expected %#" PRIx64 " - guest memory is corrupt",
+			r.st.name, b->name, input, vm.result, expect);
+		goto out;
+	}
+	if (r.recording) {
+		if (!b->save) {
+			vmm_err("the %s backend records nothing", b->name);
+			goto out;
+		}
+		ret = b->save(&r);
+		if (ret) {
+			vmm_err("%s: cannot write the recording: %s",
+				r.record_path, strerror(-ret));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	vm_close(&vm);
+	if (b)
+		b->teardown(&r);
+	if (r.snap_fd >= 0)
+		close(r.snap_fd);
+	free(r.snap_path);
+	free(r.cache_before);
+	return rc;
+bad:
+	usage(stderr);
+	return 2;
+}
+
+static int cmd_expect(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "snapshot", required_argument, NULL, 's' },
+		{ "input", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL;
+	struct vmm_state st;
+	uint32_t input = 0;
+	uint64_t res;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "s:i:", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			dir = optarg;
+			break;
+		case 'i':
+			if (parse_u32(optarg, &input))
+				goto bad;
+			break;
+		default:
+			goto bad;
+		}
+	}
+	if (!dir || optind != argc)
+		goto bad;
+	ret = state_read(dir, &st);
+	if (ret || ref_result(st.payload, st.mem_size, input, &res)) {
+		vmm_err("%s: not a valid snapshot", dir);
+		return 1;
+	}
+	printf("%#" PRIx64 "\n", res);
+	return 0;
+bad:
+	usage(stderr);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "restore"))
+		return cmd_restore(argc - 1, argv + 1);
+	if (!strcmp(cmd, "expect"))
+		return cmd_expect(argc - 1, argv + 1);
+	if (!strcmp(cmd, "merge"))
+		return cmd_merge(argc - 1, argv + 1);
+	if (!strcmp(cmd, "table"))
+		return cmd_table(argc - 1, argv + 1);
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}
