@@ -1,0 +1,678 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Restore suite: WSR_IOC_RESTORE prefaults a working set into a fresh
+ * region.  Checked here, with exact counters:
+ *  - a cold restore reads every working-set page from the device, in
+ *    sorted merged runs, and touching the working set afterwards takes no
+ *    major fault and no device fault;
+ *  - pages resident in the snapshot's page cache are copied, never read
+ *    again: the module's counters and the disk's read sectors
+ *    (/sys/block/vda/stat) agree;
+ *  - pages already in the region are left alone (and keep private writes);
+ *  - a chunk the working set covers densely is a 2 MiB folio mapped by PMD;
+ *  - async mode: WSR_IOC_WAIT, faults while the background load runs;
+ *  - a working set recorded by the tracker restores into a new region;
+ *  - argument validation.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/wsr.h>
+
+#include "wsr_harness.h"
+#include "wsr_test_util.h"
+
+#define REGION_OFF	(8 * WSR_HUGE)
+#define REGION_LEN	(16ULL << 20)
+#define REGION_PAGES	(REGION_LEN / WSR_PAGE)
+
+#define METADATA_SLACK	WSR_METADATA_SLACK
+
+/*
+ * The working set used by most tests, in "first-touch" order: chunk 1
+ * (pages 512..1023) complete and in descending order, so it is dense in
+ * any sense; chunks 3, 4, 5/6 touched at a few pages only (sparse); two
+ * duplicates.  The sorted unique pages form 7 maximal runs.
+ */
+static const uint64_t sparse_head[] = { 2055, 1836, 3072, 1536 };
+static const uint64_t sparse_tail[] = {
+	1537, 1538, 1636, 1637, 2559, 3070, 3071, 3073, 512, 2055,
+};
+#define WS_UNIQUE	(512 + 12)
+#define WS_RUNS		7
+#define DENSE_CHUNK	1
+
+struct ws {
+	uint64_t *pages;
+	uint64_t count;
+};
+
+static struct ws build_ws(void)
+{
+	size_t nh = ARRAY_SIZE(sparse_head);
+	size_t nt = ARRAY_SIZE(sparse_tail);
+	struct ws ws;
+	uint64_t i, n = 0;
+
+	ws.pages = malloc((nh + 512 + nt) * sizeof(uint64_t));
+	for (i = 0; ws.pages && i < nh; i++)
+		ws.pages[n++] = sparse_head[i];
+	for (i = 0; ws.pages && i < 512; i++)
+		ws.pages[n++] = 1023 - i;
+	for (i = 0; ws.pages && i < nt; i++)
+		ws.pages[n++] = sparse_tail[i];
+	ws.count = n;
+	return ws;
+}
+
+FIXTURE(restore)
+{
+	int dev;
+	int snap;
+	struct wsr_api api;
+	char *mem;
+	size_t len;
+	struct ws ws;
+	struct wsr_knob_save knobs[3];
+};
+
+FIXTURE_VARIANT(restore)
+{
+	uint32_t flags;
+};
+
+FIXTURE_VARIANT_ADD(restore, huge)
+{
+	.flags = 0,
+};
+
+FIXTURE_VARIANT_ADD(restore, small)
+{
+	.flags = WSR_CREATE_NO_HUGE,
+};
+
+FIXTURE_SETUP(restore)
+{
+	self->dev = wsr_open();
+	if (self->dev == -ENOENT)
+		WSR_SETUP_SKIP("no " WSR_DEV " (module not loaded)");
+	ASSERT_LE(0, self->dev);
+	ASSERT_EQ(0, wsr_handshake(self->dev, &self->api));
+	if (!(self->api.features & WSR_FEATURE_RESTORE))
+		WSR_SETUP_SKIP("module lacks WSR_FEATURE_RESTORE");
+	if (!(variant->flags & WSR_CREATE_NO_HUGE) &&
+	    !(self->api.features & WSR_FEATURE_HUGE))
+		WSR_SETUP_SKIP("module lacks WSR_FEATURE_HUGE");
+	self->snap = open(WSR_SNAP, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, self->snap) TH_LOG("missing " WSR_SNAP);
+	self->len = REGION_LEN;
+	self->ws = build_ws();
+	ASSERT_NE(NULL, self->ws.pages);
+	/*
+	 * Pin the policy the expectations rely on: 2 MiB folios on, a chunk
+	 * is dense from half its pages (the working set's chunks have 512
+	 * or at most 6), one read request may cover a whole chunk.
+	 */
+	ASSERT_EQ(0, wsr_knob_override(&self->knobs[0], "huge_enabled", 1));
+	ASSERT_EQ(0, wsr_knob_override(&self->knobs[1], "huge_threshold",
+				       WSR_HUGE_PAGES / 2));
+	ASSERT_EQ(0, wsr_knob_override(&self->knobs[2], "read_batch_kb",
+				       4096));
+	ASSERT_EQ(0, wsr_drop_file_cache(self->snap));
+}
+
+FIXTURE_TEARDOWN(restore)
+{
+	if (self->mem)
+		munmap(self->mem, self->len);
+	if (self->dev >= 0)
+		close(self->dev);
+	if (self->snap > 0)
+		close(self->snap);
+	free(self->ws.pages);
+	EXPECT_EQ(0, wsr_knob_restore(&self->knobs[0]));
+	EXPECT_EQ(0, wsr_knob_restore(&self->knobs[1]));
+	EXPECT_EQ(0, wsr_knob_restore(&self->knobs[2]));
+}
+
+/* CREATE + mmap of the standard 16 MiB region. */
+static int make_region(int dev, int snap, uint32_t flags, char **mem)
+{
+	void *p;
+	int ret;
+
+	ret = wsr_create(dev, snap, flags, REGION_OFF, REGION_LEN);
+	if (ret)
+		return ret;
+	p = mmap(NULL, REGION_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, dev, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	*mem = p;
+	return 0;
+}
+
+static void log_restore(struct __test_metadata *_metadata, const char *what,
+			const struct wsr_restore *r)
+{
+	TH_LOG("%s: from_cache %llu from_device %llu bytes_read %llu",
+	       what, (unsigned long long)r->from_cache,
+	       (unsigned long long)r->from_device,
+	       (unsigned long long)r->bytes_read);
+	TH_LOG("%s: runs %llu present %llu", what,
+	       (unsigned long long)r->runs,
+	       (unsigned long long)r->present);
+}
+
+/*
+ * Touch every page of @ws through the mapping and compare it with the
+ * file; returns the number of pages that differ.
+ */
+static uint64_t touch_and_check(const char *mem, int snap, const struct ws *ws)
+{
+	uint64_t i, bad = 0;
+
+	for (i = 0; i < ws->count; i++) {
+		uint64_t p = ws->pages[i];
+
+		if (!wsr_page_equal(mem + p * WSR_PAGE, snap,
+				    REGION_OFF + p * WSR_PAGE))
+			bad++;
+	}
+	return bad;
+}
+
+/*
+ * Cold cache: every working-set page comes from the device, in WS_RUNS
+ * sorted, merged reads; then touching
+ * the working set takes neither a major fault nor a device read, while a
+ * page outside it does.
+ */
+TEST_F_TIMEOUT(restore, cold_then_no_major_faults, 150)
+{
+	struct wsr_stats st0, st1, st2;
+	struct wsr_restore r;
+	long maj0, maj1;
+
+	ASSERT_EQ(0, make_region(self->dev, self->snap, variant->flags,
+				 &self->mem));
+	ASSERT_EQ(0, wsr_restore(self->dev, self->ws.pages, self->ws.count,
+				 0, &r));
+	log_restore(_metadata, "cold restore", &r);
+	EXPECT_EQ(0ULL, r.from_cache);
+	EXPECT_EQ((__u64)WS_UNIQUE, r.from_device);
+	EXPECT_EQ(WS_UNIQUE * WSR_PAGE, r.bytes_read);
+	EXPECT_EQ(0ULL, r.present);
+	/* One request per maximal run (read_batch_kb covers 2 MiB). */
+	EXPECT_EQ((__u64)WS_RUNS, r.runs);
+
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st0));
+	EXPECT_EQ(0ULL, st0.faults);
+	EXPECT_EQ(0ULL, st0.pages_cache);
+	EXPECT_EQ((__u64)WS_UNIQUE, st0.pages_device);
+	EXPECT_EQ(WS_UNIQUE * WSR_PAGE, st0.bytes_read);
+	EXPECT_EQ(0ULL, st0.restore_pending);
+	if (variant->flags & WSR_CREATE_NO_HUGE) {
+		EXPECT_EQ(0ULL, st0.resident_huge);
+		EXPECT_EQ((__u64)WS_UNIQUE, st0.resident_small);
+	} else {
+		/* The complete chunk is one folio, the rest 4 KiB pages. */
+		EXPECT_EQ(1ULL, st0.resident_huge);
+		EXPECT_EQ((__u64)(WS_UNIQUE - 512), st0.resident_small);
+	}
+
+	maj0 = wsr_majflt();
+	EXPECT_EQ(0ULL, touch_and_check(self->mem, self->snap, &self->ws));
+	maj1 = wsr_majflt();
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st1));
+	EXPECT_EQ(0, maj1 - maj0);
+	EXPECT_EQ(0ULL, st1.faults_device);
+	EXPECT_EQ(0ULL, st1.faults_cache);
+	EXPECT_EQ(st1.faults, st1.faults_present);
+	EXPECT_LT(0ULL, st1.faults);
+	EXPECT_EQ(st0.bytes_read, st1.bytes_read);
+	TH_LOG("after touching: faults %llu (huge %llu), major %ld",
+	       (unsigned long long)st1.faults,
+	       (unsigned long long)st1.faults_huge, maj1 - maj0);
+
+	/*
+	 * Control: a cold page outside the working set is a device fault
+	 * and is accounted as a major fault, so the zero above means
+	 * something.
+	 */
+	maj0 = wsr_majflt();
+	EXPECT_TRUE(wsr_page_equal(self->mem + 100 * WSR_PAGE, self->snap,
+				   REGION_OFF + 100 * WSR_PAGE));
+	maj1 = wsr_majflt();
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st2));
+	EXPECT_EQ(st1.faults + 1, st2.faults);
+	EXPECT_EQ(1ULL, st2.faults_device);
+	EXPECT_EQ(1, maj1 - maj0);
+}
+
+/*
+ * Warm part of the working set into the page cache (and two pages outside
+ * it), evict the rest: the restore copies exactly the warm pages and reads
+ * exactly the others, and the disk agrees.  A second restore finds
+ * everything present and reads nothing.
+ */
+TEST_F_TIMEOUT(restore, warm_cache_not_reread, 150)
+{
+	unsigned char *vec = malloc(REGION_PAGES);
+	uint64_t s0, s1, disk, warm = 0, i;
+	struct wsr_stats st0, st1;
+	struct wsr_restore r;
+	long maj0, maj1, res;
+	char buf[WSR_PAGE];
+	int rfd;
+
+	ASSERT_NE(NULL, vec);
+	/* A private fd with readahead off: each pread loads one page. */
+	rfd = open(WSR_SNAP, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, rfd);
+	ASSERT_EQ(0, posix_fadvise(rfd, 0, 0, POSIX_FADV_RANDOM));
+	memset(vec, 0, REGION_PAGES);
+	for (i = 0; i < self->ws.count; i++) {
+		uint64_t p = self->ws.pages[i];
+
+		/* Every 4th dense page, two sparse ones; once each. */
+		if (vec[p])
+			continue;
+		if ((p >= 512 && p < 1024 && p % 4 == 0) || p == 1537 ||
+		    p == 3071) {
+			vec[p] = 1;
+			ASSERT_EQ(0, wsr_pread_full(rfd, buf, WSR_PAGE,
+						    REGION_OFF + p * WSR_PAGE));
+			warm++;
+		}
+	}
+	ASSERT_EQ(0, wsr_pread_full(rfd, buf, WSR_PAGE,
+				    REGION_OFF + 100 * WSR_PAGE));
+	ASSERT_EQ(0, wsr_pread_full(rfd, buf, WSR_PAGE,
+				    REGION_OFF + 4000 * WSR_PAGE));
+	close(rfd);
+	/* The page cache holds exactly those pages of the region's range. */
+	res = wsr_file_resident(self->snap, REGION_OFF, REGION_LEN, vec);
+	ASSERT_EQ((long)(warm + 2), res)
+		TH_LOG("warming left %ld pages resident, wanted %llu", res,
+		       (unsigned long long)warm + 2);
+
+	ASSERT_EQ(0, make_region(self->dev, self->snap, variant->flags,
+				 &self->mem));
+	ASSERT_EQ(0, wsr_disk_sectors_read(&s0));
+	ASSERT_EQ(0, wsr_restore(self->dev, self->ws.pages, self->ws.count,
+				 0, &r));
+	ASSERT_EQ(0, wsr_disk_sectors_read(&s1));
+	disk = (s1 - s0) * 512;
+	log_restore(_metadata, "warm restore", &r);
+	TH_LOG("warmed %llu; disk read %llu bytes during the restore",
+	       (unsigned long long)warm, (unsigned long long)disk);
+
+	EXPECT_EQ(warm, r.from_cache);
+	EXPECT_EQ(WS_UNIQUE - warm, r.from_device);
+	EXPECT_EQ(r.from_device * WSR_PAGE, r.bytes_read);
+	EXPECT_EQ(0ULL, r.present);
+	EXPECT_LE(1ULL, r.runs);
+	/* The disk read at least what the module read, little more. */
+	EXPECT_LE(r.bytes_read, disk);
+	EXPECT_GE(r.bytes_read + METADATA_SLACK, disk);
+
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st0));
+	EXPECT_EQ(warm, st0.pages_cache);
+	EXPECT_EQ(WS_UNIQUE - warm, st0.pages_device);
+	EXPECT_EQ(r.bytes_read, st0.bytes_read);
+
+	/* Everything is present now: nothing copied, nothing read. */
+	ASSERT_EQ(0, wsr_disk_sectors_read(&s0));
+	ASSERT_EQ(0, wsr_restore(self->dev, self->ws.pages, self->ws.count,
+				 0, &r));
+	ASSERT_EQ(0, wsr_disk_sectors_read(&s1));
+	log_restore(_metadata, "second restore", &r);
+	EXPECT_EQ((__u64)WS_UNIQUE, r.present);
+	EXPECT_EQ(0ULL, r.from_cache);
+	EXPECT_EQ(0ULL, r.from_device);
+	EXPECT_EQ(0ULL, r.bytes_read);
+	EXPECT_EQ(0ULL, r.runs);
+	EXPECT_GE(METADATA_SLACK, (s1 - s0) * 512);
+
+	maj0 = wsr_majflt();
+	EXPECT_EQ(0ULL, touch_and_check(self->mem, self->snap, &self->ws));
+	maj1 = wsr_majflt();
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st1));
+	EXPECT_EQ(0, maj1 - maj0);
+	EXPECT_EQ(0ULL, st1.faults_device);
+	EXPECT_EQ(0ULL, st1.faults_cache);
+	EXPECT_EQ(st0.pages_cache, st1.pages_cache);
+	EXPECT_EQ(st0.pages_device, st1.pages_device);
+	EXPECT_EQ(st0.bytes_read, st1.bytes_read);
+	free(vec);
+}
+
+/*
+ * Pages faulted in (one of them written) before the restore are counted
+ * as present and left alone: the write survives.
+ */
+TEST_F_TIMEOUT(restore, present_pages_left_alone, 120)
+{
+	static const uint64_t pre[] = { 1536, 1537, 1538, 1636, 1637, 1836 };
+	struct wsr_restore r;
+	unsigned char c;
+	struct wsr_stats st;
+	uint64_t i;
+
+	ASSERT_EQ(0, make_region(self->dev, self->snap, variant->flags,
+				 &self->mem));
+	for (i = 0; i < 6; i++)
+		EXPECT_TRUE(wsr_page_equal(self->mem + pre[i] * WSR_PAGE,
+					   self->snap,
+					   REGION_OFF + pre[i] * WSR_PAGE));
+	self->mem[1637 * WSR_PAGE + 33] ^= 0x5a;
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st));
+
+	ASSERT_EQ(0, wsr_restore(self->dev, self->ws.pages, self->ws.count,
+				 0, &r));
+	log_restore(_metadata, "restore over present pages", &r);
+	EXPECT_EQ(6ULL, r.present);
+	EXPECT_EQ((__u64)(WS_UNIQUE - 6), r.from_cache + r.from_device);
+	EXPECT_EQ(r.from_device * WSR_PAGE, r.bytes_read);
+
+	/* The written byte is still the region's, not the file's. */
+	ASSERT_EQ(0, wsr_pread_full(self->snap, &c, 1,
+				    REGION_OFF + 1637 * WSR_PAGE + 33));
+	EXPECT_EQ((unsigned char)(c ^ 0x5a),
+		  (unsigned char)self->mem[1637 * WSR_PAGE + 33]);
+	self->mem[1637 * WSR_PAGE + 33] ^= 0x5a;
+	EXPECT_EQ(0ULL, touch_and_check(self->mem, self->snap, &self->ws));
+}
+
+/*
+ * A chunk the working set covers completely is one 2 MiB folio and is
+ * mapped by a PMD; with WSR_CREATE_NO_HUGE it is 512 small pages.
+ */
+TEST_F_TIMEOUT(restore, dense_chunk_pmd_mapped, 120)
+{
+	const uint64_t chunk = 2, first = chunk * WSR_HUGE_PAGES;
+	uint64_t *pages = malloc((WSR_HUGE_PAGES + 1) * sizeof(uint64_t));
+	struct wsr_restore r;
+	struct wsr_stats st0, st1;
+	long pmd_kb;
+	uint64_t i;
+
+	ASSERT_NE(NULL, pages);
+	for (i = 0; i < WSR_HUGE_PAGES; i++)
+		pages[i] = first + (i * 7) % WSR_HUGE_PAGES;
+	pages[WSR_HUGE_PAGES] = 5;	/* one page of chunk 0: sparse */
+
+	ASSERT_EQ(0, make_region(self->dev, self->snap, variant->flags,
+				 &self->mem));
+	ASSERT_EQ(0, wsr_restore(self->dev, pages, WSR_HUGE_PAGES + 1, 0,
+				 &r));
+	log_restore(_metadata, "dense chunk", &r);
+	EXPECT_EQ(WSR_HUGE_PAGES + 1, r.from_cache + r.from_device);
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st0));
+
+	/* Touch the whole chunk and the sparse page, check every byte. */
+	EXPECT_EQ(-1, wsr_cmp_file(self->mem + first * WSR_PAGE, self->snap,
+				   REGION_OFF + first * WSR_PAGE, WSR_HUGE));
+	EXPECT_TRUE(wsr_page_equal(self->mem + 5 * WSR_PAGE, self->snap,
+				   REGION_OFF + 5 * WSR_PAGE));
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st1));
+	pmd_kb = wsr_smaps_kb(self->mem, "FilePmdMapped");
+	TH_LOG("FilePmdMapped %ld kB, faults %llu (huge %llu)", pmd_kb,
+	       (unsigned long long)st1.faults,
+	       (unsigned long long)st1.faults_huge);
+	TH_LOG("resident huge %llu small %llu",
+	       (unsigned long long)st1.resident_huge,
+	       (unsigned long long)st1.resident_small);
+	EXPECT_EQ(0ULL, st1.faults_device);
+	EXPECT_EQ(0ULL, st1.faults_cache);
+	if (variant->flags & WSR_CREATE_NO_HUGE) {
+		EXPECT_EQ(0, pmd_kb);
+		EXPECT_EQ(0ULL, st1.resident_huge);
+		EXPECT_EQ(WSR_HUGE_PAGES + 1, st1.resident_small);
+		EXPECT_EQ(0ULL, st1.faults_huge);
+		EXPECT_EQ(WSR_HUGE_PAGES + 1, st1.faults);
+	} else {
+		EXPECT_EQ(2048, pmd_kb);
+		EXPECT_EQ(0ULL, (uintptr_t)self->mem % WSR_HUGE);
+		EXPECT_EQ(1ULL, st1.resident_huge);
+		EXPECT_EQ(1ULL, st1.resident_small);
+		/* One PMD fault for the chunk, one 4 KiB fault. */
+		EXPECT_EQ(1ULL, st1.faults_huge);
+		EXPECT_EQ(2ULL, st1.faults);
+	}
+	free(pages);
+}
+
+/* Async restore, then WSR_IOC_WAIT: totals in WSR_IOC_STATS. */
+TEST_F_TIMEOUT(restore, async_then_wait, 150)
+{
+	struct wsr_restore r;
+	struct wsr_stats st0, st1;
+	long maj0, maj1;
+
+	if (!(self->api.features & WSR_FEATURE_ASYNC))
+		SKIP(return, "module lacks WSR_FEATURE_ASYNC");
+	ASSERT_EQ(0, make_region(self->dev, self->snap, variant->flags,
+				 &self->mem));
+	/* Nothing pending yet: WAIT returns at once. */
+	EXPECT_EQ(0, wsr_wait(self->dev, 1));
+
+	ASSERT_EQ(0, wsr_restore(self->dev, self->ws.pages, self->ws.count,
+				 WSR_RESTORE_ASYNC, &r));
+	log_restore(_metadata, "async (before return)", &r);
+	EXPECT_GE((__u64)WS_UNIQUE, r.from_cache + r.from_device);
+	EXPECT_EQ(r.from_device * WSR_PAGE, r.bytes_read);
+	ASSERT_EQ(0, wsr_wait(self->dev, 0));
+
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st0));
+	EXPECT_EQ(0ULL, st0.restore_pending);
+	EXPECT_EQ(0ULL, st0.pages_cache);
+	EXPECT_EQ((__u64)WS_UNIQUE, st0.pages_device);
+	EXPECT_EQ(WS_UNIQUE * WSR_PAGE, st0.bytes_read);
+	EXPECT_EQ(0ULL, st0.faults);
+	EXPECT_EQ(0, wsr_wait(self->dev, 1));
+
+	maj0 = wsr_majflt();
+	EXPECT_EQ(0ULL, touch_and_check(self->mem, self->snap, &self->ws));
+	maj1 = wsr_majflt();
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st1));
+	EXPECT_EQ(0, maj1 - maj0);
+	EXPECT_EQ(0ULL, st1.faults_device);
+	EXPECT_EQ(0ULL, st1.faults_cache);
+	EXPECT_EQ(0ULL, st1.faults_waited);
+	EXPECT_EQ(st0.bytes_read, st1.bytes_read);
+}
+
+/*
+ * Async restore of the whole region in reverse order while this thread
+ * reads it forward: each fault either waits for the page or loads it at
+ * once; every byte is right and no page is loaded twice.
+ */
+TEST_F_TIMEOUT(restore, async_faults_race_loader, 150)
+{
+	uint64_t *all = malloc(REGION_PAGES * sizeof(uint64_t));
+	struct wsr_restore r;
+	struct wsr_stats st;
+	uint64_t i, bad = 0;
+
+	if (!(self->api.features & WSR_FEATURE_ASYNC))
+		SKIP(return, "module lacks WSR_FEATURE_ASYNC");
+	ASSERT_NE(NULL, all);
+	for (i = 0; i < REGION_PAGES; i++)
+		all[i] = REGION_PAGES - 1 - i;
+	ASSERT_EQ(0, make_region(self->dev, self->snap, variant->flags,
+				 &self->mem));
+	ASSERT_EQ(0, wsr_restore(self->dev, all, REGION_PAGES,
+				 WSR_RESTORE_ASYNC, &r));
+	for (i = 0; i < REGION_PAGES; i++)
+		if (!wsr_page_equal(self->mem + i * WSR_PAGE, self->snap,
+				    REGION_OFF + i * WSR_PAGE))
+			bad++;
+	EXPECT_EQ(0ULL, bad);
+	ASSERT_EQ(0, wsr_wait(self->dev, 0));
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st));
+	TH_LOG("faults %llu: present %llu cache %llu device %llu waited %llu",
+	       (unsigned long long)st.faults,
+	       (unsigned long long)st.faults_present,
+	       (unsigned long long)st.faults_cache,
+	       (unsigned long long)st.faults_device,
+	       (unsigned long long)st.faults_waited);
+	EXPECT_EQ(REGION_PAGES, st.pages_cache + st.pages_device);
+	EXPECT_EQ(st.pages_device * WSR_PAGE, st.bytes_read);
+	EXPECT_EQ(st.faults, st.faults_present + st.faults_cache +
+			     st.faults_device);
+	EXPECT_EQ(0ULL, st.restore_pending);
+	EXPECT_EQ(REGION_PAGES, st.resident_small +
+				st.resident_huge * WSR_HUGE_PAGES);
+	EXPECT_EQ(-1, wsr_cmp_file(self->mem, self->snap, REGION_OFF,
+				   REGION_LEN));
+	free(all);
+}
+
+/*
+ * End to end: record a random access pattern with the tracker on one
+ * region, restore the recorded set into a fresh region of the same
+ * snapshot, and replay the pattern without a device fault.
+ */
+TEST_F_TIMEOUT(restore, tracked_set_restores, 150)
+{
+	const uint64_t n = 300;
+	struct wsr_ws_entry *e = calloc(n + 1, sizeof(*e));
+	uint64_t *order = malloc(REGION_PAGES * sizeof(uint64_t));
+	struct wsr_get_ws g = { 0 };
+	struct wsr_restore r;
+	struct wsr_stats st;
+	struct ws ws;
+	uint64_t i;
+	long maj0;
+
+	if (!(self->api.features & WSR_FEATURE_TRACK))
+		SKIP(return, "module lacks WSR_FEATURE_TRACK");
+	ASSERT_NE(NULL, e);
+	ASSERT_NE(NULL, order);
+	for (i = 0; i < REGION_PAGES; i++)
+		order[i] = i;
+	wsr_shuffle(order, REGION_PAGES, 42);
+
+	/* Record. */
+	ASSERT_EQ(0, make_region(self->dev, self->snap,
+				 variant->flags | WSR_CREATE_TRACK, &self->mem));
+	for (i = 0; i < n; i++)
+		wsr_touch(self->mem, order[i]);
+	g.entries = (uintptr_t)e;
+	g.count = n + 1;
+	ASSERT_EQ(0, wsr_ioctl(self->dev, WSR_IOC_GET_WS, &g));
+	ASSERT_EQ(n, g.count);
+	ws.pages = malloc(n * sizeof(uint64_t));
+	ASSERT_NE(NULL, ws.pages);
+	ws.count = n;
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(order[i], e[i].index);
+		ws.pages[i] = e[i].index;
+	}
+	munmap(self->mem, self->len);
+	self->mem = NULL;
+	close(self->dev);
+
+	/* Restore into a new region from a cold cache. */
+	ASSERT_EQ(0, wsr_drop_file_cache(self->snap));
+	self->dev = wsr_open_api();
+	ASSERT_LE(0, self->dev);
+	ASSERT_EQ(0, make_region(self->dev, self->snap, variant->flags,
+				 &self->mem));
+	ASSERT_EQ(0, wsr_restore(self->dev, ws.pages, n, 0, &r));
+	log_restore(_metadata, "tracked set", &r);
+	EXPECT_EQ(n, r.from_cache + r.from_device);
+	EXPECT_EQ(r.from_device * WSR_PAGE, r.bytes_read);
+
+	/* Replay. */
+	maj0 = wsr_majflt();
+	EXPECT_EQ(0ULL, touch_and_check(self->mem, self->snap, &ws));
+	EXPECT_EQ(0, wsr_majflt() - maj0);
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st));
+	EXPECT_EQ(0ULL, st.faults_device);
+	EXPECT_EQ(0ULL, st.faults_cache);
+	free(ws.pages);
+	free(order);
+	free(e);
+}
+
+/* Bad arguments to WSR_IOC_RESTORE and WSR_IOC_WAIT load nothing. */
+TEST_F(restore, validation)
+{
+	uint64_t bad_index[] = { 1, 2, REGION_PAGES };
+	uint64_t one = 7;
+	struct wsr_restore r;
+	struct wsr_wait w;
+	struct wsr_stats st;
+	int i;
+
+	ASSERT_EQ(0, make_region(self->dev, self->snap, variant->flags,
+				 &self->mem));
+
+#define RESTORE_FAILS(err, field, value) do {				\
+	memset(&r, 0, sizeof(r));					\
+	r.pages = (uintptr_t)&one;					\
+	r.count = 1;							\
+	r.field = value;						\
+	EXPECT_EQ(-(err), wsr_ioctl(self->dev, WSR_IOC_RESTORE, &r))	\
+		TH_LOG("RESTORE with " #field " = " #value);		\
+} while (0)
+
+	RESTORE_FAILS(EINVAL, flags, ~WSR_RESTORE_FLAGS);
+	RESTORE_FAILS(EINVAL, flags, 1U << 1);
+	RESTORE_FAILS(EINVAL, pad, 1);
+	for (i = 0; i < 4; i++)
+		RESTORE_FAILS(EINVAL, reserved[i], 1);
+	RESTORE_FAILS(EFAULT, pages, 0);
+	RESTORE_FAILS(EFAULT, pages, 8);
+#undef RESTORE_FAILS
+	/* An index past the region, after valid ones: nothing loaded. */
+	EXPECT_EQ(-EINVAL, wsr_restore(self->dev, bad_index, 3, 0, &r));
+	bad_index[2] = UINT64_MAX;
+	EXPECT_EQ(-EINVAL, wsr_restore(self->dev, bad_index, 3, 0, &r));
+	/* A count whose byte size overflows, or beyond the array. */
+	memset(&r, 0, sizeof(r));
+	r.pages = (uintptr_t)&one;
+	r.count = 1ULL << 61;
+	ASSERT_EQ(-1, ioctl(self->dev, WSR_IOC_RESTORE, &r));
+	EXPECT_TRUE(errno == EINVAL || errno == EFAULT || errno == ENOMEM ||
+		    errno == E2BIG) TH_LOG("huge count: errno %d", errno);
+	EXPECT_EQ(-EFAULT, wsr_ioctl(self->dev, WSR_IOC_RESTORE, NULL));
+
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st));
+	EXPECT_EQ(0ULL, st.pages_cache);
+	EXPECT_EQ(0ULL, st.pages_device);
+	EXPECT_EQ(0ULL, st.bytes_read);
+	EXPECT_EQ(0ULL, st.resident_small);
+	EXPECT_EQ(0ULL, st.resident_huge);
+	EXPECT_EQ(0ULL, st.restore_pending);
+
+	if (self->api.features & WSR_FEATURE_ASYNC) {
+		memset(&w, 0, sizeof(w));
+		w.pad = 1;
+		EXPECT_EQ(-EINVAL, wsr_ioctl(self->dev, WSR_IOC_WAIT, &w));
+		for (i = 0; i < 3; i++) {
+			memset(&w, 0, sizeof(w));
+			w.reserved[i] = 1;
+			EXPECT_EQ(-EINVAL,
+				  wsr_ioctl(self->dev, WSR_IOC_WAIT, &w));
+		}
+		EXPECT_EQ(-EFAULT, wsr_ioctl(self->dev, WSR_IOC_WAIT, NULL));
+	}
+
+	/* The valid single-page restore works after all that. */
+	ASSERT_EQ(0, wsr_restore(self->dev, &one, 1, 0, &r));
+	EXPECT_EQ(1ULL, r.from_cache + r.from_device);
+	EXPECT_TRUE(wsr_page_equal(self->mem + 7 * WSR_PAGE, self->snap,
+				   REGION_OFF + 7 * WSR_PAGE));
+}
+
+WSR_HARNESS_MAIN

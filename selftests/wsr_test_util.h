@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the wsr selftest suites (region, tracker, restore,
+ * stress).  Everything is static inline so that each suite stays one .c file.
+ *
+ * Functions return 0 or -errno and never print; the tests assert on the
+ * results.  The snapshot files are the random-content files the rig puts on
+ * the guest's data disk (/data, ext4 on virtio-blk /dev/vda).
+ */
+#ifndef WSR_TEST_UTIL_H
+#define WSR_TEST_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <linux/wsr.h>
+
+#define WSR_DEV			"/dev/wsr"
+#define WSR_KO			"/lib/modules/wsr.ko"
+#define WSR_SYSFS		"/sys/kernel/mm/wsr"
+#define WSR_SNAP		"/data/snap-64M"
+#define WSR_SNAP_SIZE		(64ULL << 20)
+#define WSR_BLK_STAT		"/sys/block/vda/stat"
+
+#define WSR_PAGE		4096ULL
+#define WSR_HUGE		(2ULL << 20)
+#define WSR_HUGE_PAGES		(WSR_HUGE / WSR_PAGE)
+#define WSR_KNOWN_FEATURES	(WSR_FEATURE_HUGE | WSR_FEATURE_TRACK | \
+				 WSR_FEATURE_RESTORE | WSR_FEATURE_ASYNC | \
+				 WSR_FEATURE_FILE_TRACK | \
+				 WSR_FEATURE_KASAN_POOL)
+#define WSR_IOCTL_BIT(cmd)	(1ULL << _IOC_NR(cmd))
+
+/*
+ * SKIP from a FIXTURE_SETUP: the 6.1 harness would still run the test body
+ * after a plain "return", and only exit status 255 of the test child is
+ * reported as a skip, so leave the child with that status.
+ */
+#define WSR_SETUP_SKIP(fmt, ...) SKIP(_exit(255), fmt, ##__VA_ARGS__)
+
+static inline uint64_t wsr_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Open /dev/wsr; -ENOENT when the module is not loaded. */
+static inline int wsr_open(void)
+{
+	int fd = open(WSR_DEV, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static inline int wsr_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static inline int wsr_handshake(int fd, struct wsr_api *api)
+{
+	memset(api, 0, sizeof(*api));
+	api->api = WSR_API_VERSION;
+	return wsr_ioctl(fd, WSR_IOC_API, api);
+}
+
+/* Open /dev/wsr and do the handshake, which must come first. */
+static inline int wsr_open_api(void)
+{
+	struct wsr_api api;
+	int fd = wsr_open();
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	ret = wsr_handshake(fd, &api);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* Handshake on a throw-away fd: -ENOENT without the module. */
+static inline int wsr_probe(struct wsr_api *api)
+{
+	int fd = wsr_open();
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	ret = wsr_handshake(fd, api);
+	close(fd);
+	return ret;
+}
+
+static inline int wsr_create(int fd, int snap_fd, uint32_t flags,
+			     uint64_t offset, uint64_t length)
+{
+	struct wsr_create c;
+
+	memset(&c, 0, sizeof(c));
+	c.fd = snap_fd;
+	c.flags = flags;
+	c.offset = offset;
+	c.length = length;
+	return wsr_ioctl(fd, WSR_IOC_CREATE, &c);
+}
+
+static inline int wsr_get_stats(int fd, struct wsr_stats *st)
+{
+	memset(st, 0xa5, sizeof(*st));
+	return wsr_ioctl(fd, WSR_IOC_STATS, st);
+}
+
+static inline int wsr_track(int fd, uint32_t op)
+{
+	struct wsr_track t;
+
+	memset(&t, 0, sizeof(t));
+	t.op = op;
+	return wsr_ioctl(fd, WSR_IOC_TRACK, &t);
+}
+
+static inline int wsr_wait(int fd, uint32_t timeout_ms)
+{
+	struct wsr_wait w;
+
+	memset(&w, 0, sizeof(w));
+	w.timeout_ms = timeout_ms;
+	return wsr_ioctl(fd, WSR_IOC_WAIT, &w);
+}
+
+/* Restore @count indices; @r receives the (out) counters. */
+static inline int wsr_restore(int fd, const uint64_t *pages, uint64_t count,
+			      uint32_t flags, struct wsr_restore *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->pages = (uintptr_t)pages;
+	r->count = count;
+	r->flags = flags;
+	return wsr_ioctl(fd, WSR_IOC_RESTORE, r);
+}
+
+/* Read exactly @len bytes at @off; -EIO on a short read. */
+static inline int wsr_pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, off);
+
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Compare @len bytes of @mem with the file at @off, 1 MiB at a time.
+ * Each part of @mem is touched before the file is read, so that a fault
+ * on a wsr mapping sees the page cache as it was, not as the comparison's
+ * own pread() left it.  Returns -1 when equal, else the offset of the
+ * first differing byte (or -2 when the file could not be read).
+ */
+static inline int64_t wsr_cmp_file(const void *mem, int fd, uint64_t off,
+				   uint64_t len)
+{
+	const size_t step = 1 << 20;
+	const char *m = mem;
+	uint64_t done;
+	char *buf = malloc(step);
+	int64_t ret = -1;
+
+	if (!buf)
+		return -2;
+	for (done = 0; done < len; done += step) {
+		size_t n = len - done < step ? len - done : step;
+		size_t i;
+
+		for (i = 0; i < n; i += WSR_PAGE)
+			(void)__atomic_load_n(m + done + i, __ATOMIC_RELAXED);
+		if (wsr_pread_full(fd, buf, n, off + done)) {
+			ret = -2;
+			break;
+		}
+		if (!memcmp(m + done, buf, n))
+			continue;
+		for (i = 0; i < n && m[done + i] == buf[i]; i++)
+			;
+		ret = done + i;
+		break;
+	}
+	free(buf);
+	return ret;
+}
+
+/* Compare one 4 KiB page of the mapping with the file (touched first). */
+static inline bool wsr_page_equal(const void *mem, int fd, uint64_t off)
+{
+	char buf[WSR_PAGE];
+
+	(void)__atomic_load_n((const char *)mem, __ATOMIC_RELAXED);
+	if (wsr_pread_full(fd, buf, sizeof(buf), off))
+		return false;
+	return !memcmp(mem, buf, sizeof(buf));
+}
+
+/* Evict the file's clean page-cache pages (data only, not fs metadata). */
+static inline int wsr_drop_file_cache(int fd)
+{
+	int ret = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+
+	return -ret;
+}
+
+/* Number of pages of [off, off + len) of the file that are in page cache. */
+static inline long wsr_file_resident(int fd, uint64_t off, uint64_t len,
+				     unsigned char *vec)
+{
+	void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, off);
+	long n = 0;
+	uint64_t i;
+
+	if (p == MAP_FAILED)
+		return -errno;
+	if (mincore(p, len, vec)) {
+		n = -errno;
+		munmap(p, len);
+		return n;
+	}
+	munmap(p, len);
+	for (i = 0; i < len / WSR_PAGE; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+static inline long wsr_majflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_majflt;
+}
+
+/* Read a whole small sysfs/proc file into @buf (NUL terminated). */
+static inline int wsr_read_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static inline int wsr_write_text(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+/* Read /sys/kernel/mm/wsr/@name as an unsigned number. */
+static inline int wsr_knob_get(const char *name, uint64_t *val)
+{
+	char path[256], buf[64], *end;
+	int ret;
+
+	snprintf(path, sizeof(path), WSR_SYSFS "/%s", name);
+	ret = wsr_read_text(path, buf, sizeof(buf));
+	if (ret)
+		return ret;
+	errno = 0;
+	*val = strtoull(buf, &end, 0);
+	if (errno || end == buf)
+		return -EINVAL;
+	return 0;
+}
+
+static inline int wsr_knob_set(const char *name, uint64_t val)
+{
+	char path[256], buf[32];
+
+	snprintf(path, sizeof(path), WSR_SYSFS "/%s", name);
+	snprintf(buf, sizeof(buf), "%" PRIu64 "\n", val);
+	return wsr_write_text(path, buf);
+}
+
+/*
+ * A knob a test changes: wsr_knob_override() saves the old value once,
+ * wsr_knob_restore() puts it back (call it from the fixture teardown).
+ */
+struct wsr_knob_save {
+	const char *name;
+	uint64_t old;
+	bool saved;
+};
+
+static inline int wsr_knob_override(struct wsr_knob_save *k, const char *name,
+				    uint64_t val)
+{
+	int ret;
+
+	if (!k->saved) {
+		ret = wsr_knob_get(name, &k->old);
+		if (ret)
+			return ret;
+		k->name = name;
+		k->saved = true;
+	}
+	return wsr_knob_set(name, val);
+}
+
+static inline int wsr_knob_restore(struct wsr_knob_save *k)
+{
+	if (!k->saved)
+		return 0;
+	k->saved = false;
+	return wsr_knob_set(k->name, k->old);
+}
+
+/*
+ * Wait up to @ms for the module-wide "regions" count to reach @want (a
+ * region is freed when its last fd and mapping are gone, possibly after
+ * a background restore lets go of it).  Returns the last value read, or
+ * -errno.
+ */
+static inline int64_t wsr_wait_regions(int64_t want, unsigned int ms)
+{
+	uint64_t v = 0;
+	int ret;
+
+	for (;;) {
+		ret = wsr_knob_get("regions", &v);
+		if (ret)
+			return ret;
+		if ((int64_t)v == want || !ms)
+			return v;
+		usleep(10000);
+		ms = ms > 10 ? ms - 10 : 0;
+	}
+}
+
+/*
+ * Disk reads the filesystem may add to the module's own when a test
+ * compares the block device's read sectors with bytes_read: ext4
+ * extent-tree and inode-table blocks, if evicted (the tests only drop the
+ * snapshot's data pages, so normally none), rounded up generously.
+ */
+#define WSR_METADATA_SLACK	(128ULL << 10)
+
+/* Sectors (512 bytes) read by the data disk so far. */
+static inline int wsr_disk_sectors_read(uint64_t *sectors)
+{
+	char buf[512];
+	unsigned long long rd_ios, rd_merges, rd_sectors;
+	int ret = wsr_read_text(WSR_BLK_STAT, buf, sizeof(buf));
+
+	if (ret)
+		return ret;
+	if (sscanf(buf, "%llu %llu %llu", &rd_ios, &rd_merges,
+		   &rd_sectors) != 3)
+		return -EINVAL;
+	*sectors = rd_sectors;
+	return 0;
+}
+
+/*
+ * Sum of "@field:" (kB) over the smaps entry of the VMA containing @addr;
+ * -ENOENT when no VMA contains it.
+ */
+static inline long wsr_smaps_kb(const void *addr, const char *field)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	unsigned long start, end, a = (unsigned long)addr;
+	size_t flen = strlen(field);
+	bool in = false, found = false;
+	long kb = -ENOENT;
+	char line[512];
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in = a >= start && a < end;
+			found |= in;
+			continue;
+		}
+		if (in && !strncmp(line, field, flen) && line[flen] == ':') {
+			kb = strtol(line + flen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return found ? kb : -ENOENT;
+}
+
+/* Deterministic pseudo-random numbers (xorshift64) for access scripts. */
+static inline uint64_t wsr_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*state = x;
+	return x;
+}
+
+/* Fisher-Yates shuffle of @n indices. */
+static inline void wsr_shuffle(uint64_t *v, uint64_t n, uint64_t seed)
+{
+	uint64_t i, j, t;
+
+	for (i = n; i > 1; i--) {
+		j = wsr_rand(&seed) % i;
+		t = v[i - 1];
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
+/* Load and store that the compiler may not elide or merge (READ_ONCE). */
+static inline uint64_t wsr_load64(const void *p)
+{
+	return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+}
+
+static inline void wsr_store64(void *p, uint64_t v)
+{
+	__atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED);
+}
+
+/* Touch a page for reading. */
+static inline uint64_t wsr_touch(const void *mem, uint64_t index)
+{
+	return wsr_load64((const char *)mem + index * WSR_PAGE);
+}
+
+#endif /* WSR_TEST_UTIL_H */
