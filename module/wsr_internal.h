@@ -6,15 +6,18 @@
  *
  *	wsr_file.lock			(wsr_main.c, per open file)
  *	  wsr_region.mutex		(ioctls that change region state)
+ *	    folio lock			(wsr_region_unmap() waits for faults)
+ *	    i_mmap_rwsem		(wsr_region_unmap(), wsr_file.mapping)
  *	    mmap_lock			(taken by copy_{to,from}_user faults)
  *	      wsr_region.lock		(page store, claims; spinlock, leaf)
  *	      wsr_tracker.lock		(first-touch record; spinlock, leaf)
  *	      wsr_region.stat_lock	(counters; spinlock, leaf)
  *	      wsr_pool_lock		(wsr_pool.c; spinlock, leaf)
  *
- * The fault handler runs under mmap_lock and only takes the three leaf
- * spinlocks, never wsr_region.mutex.  No two leaf spinlocks are ever held
- * together.
+ * The fault handler runs under mmap_lock and only takes the leaf
+ * spinlocks, never wsr_region.mutex; while recording it may allocate a page
+ * table (page table lock) with the locked page it returns.  No two leaf
+ * spinlocks are ever held together.
  */
 #ifndef _WSR_INTERNAL_H
 #define _WSR_INTERNAL_H
@@ -130,6 +133,7 @@ struct wsr_async {
  * @flags:        WSR_CREATE_*
  * @file:         the region's own read-only, FMODE_RANDOM file on the
  *                snapshot (reads are exactly the requested pages)
+ * @mapping:      f_mapping of the /dev/wsr file: its VMAs, for zapping
  * @offset:       byte offset of the region in @file
  * @file_pgoff:   @offset in pages
  * @npages:       region size in 4 KiB pages
@@ -156,6 +160,7 @@ struct wsr_region {
 	u32 id;
 	u32 flags;
 	struct file *file;
+	struct address_space *mapping;
 	loff_t offset;
 	pgoff_t file_pgoff;
 	pgoff_t npages;
@@ -232,7 +237,7 @@ extern struct workqueue_struct *wsr_wq;
 
 /* wsr_region.c */
 int wsr_region_create(const struct wsr_create *arg,
-		      struct wsr_region **out);
+		      struct address_space *mapping, struct wsr_region **out);
 void wsr_region_destroy(struct wsr_region *r);
 int wsr_region_mmap(struct wsr_region *r, struct vm_area_struct *vma);
 bool wsr_region_try_claim(struct wsr_region *r, pgoff_t index,
@@ -243,6 +248,7 @@ void wsr_unit_publish(struct wsr_region *r, pgoff_t unit, bool huge,
 		      struct page *page);
 void wsr_unit_abort(struct wsr_region *r, pgoff_t unit, bool huge,
 		    struct page *page, bool to_small);
+void wsr_region_unmap(struct wsr_region *r);
 void wsr_region_decide_ws(struct wsr_region *r, const u16 *ws_per_chunk);
 pgoff_t wsr_region_unit_of(struct wsr_region *r, pgoff_t index, bool *huge);
 void wsr_stats_get(struct wsr_region *r, struct wsr_stats *out);

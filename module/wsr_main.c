@@ -9,6 +9,11 @@
  * the file); the file holds a reference on this module (fops owner), so
  * the module cannot be unloaded while a region exists.
  *
+ * Each open file has its own address_space (wsr_file.mapping, set as
+ * f_mapping at open, before any mmap can link a VMA into it), so that
+ * unmap_mapping_range() on it zaps the mappings of this region only and not
+ * those of every open of the shared device inode.
+ *
  * Lock order: wsr_file.lock -> wsr_region.mutex -> mmap_lock -> leaf
  * spinlocks (see wsr_internal.h).
  */
@@ -16,6 +21,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -28,15 +34,21 @@ struct workqueue_struct *wsr_wq;
 
 /**
  * struct wsr_file - state of one open /dev/wsr
- * @lock:   protects @api and serialises WSR_IOC_CREATE
- * @api:    the handshake was done
- * @region: set once by WSR_IOC_CREATE (store-release), then constant
+ * @lock:    protects @api and serialises WSR_IOC_CREATE
+ * @api:     the handshake was done
+ * @region:  set once by WSR_IOC_CREATE (store-release), then constant
+ * @mapping: the file's f_mapping: its i_mmap tree holds exactly the VMAs
+ *           of this file; no page is ever added to it
  */
 struct wsr_file {
 	struct mutex lock;	/* protects @api, serialises CREATE */
 	bool api;
 	struct wsr_region *region;
+	struct address_space mapping;
 };
+
+/* Like the inode's empty_aops: the mapping never holds page-cache pages. */
+static const struct address_space_operations wsr_aops = {};
 
 #define WSR_IOCTLS	(BIT_ULL(_IOC_NR(WSR_IOC_API)) |		\
 			 BIT_ULL(_IOC_NR(WSR_IOC_CREATE)) |		\
@@ -82,7 +94,7 @@ static int wsr_ioc_create(struct wsr_file *wf, struct wsr_create *arg)
 		ret = -EBUSY;
 		goto out;
 	}
-	ret = wsr_region_create(arg, &r);
+	ret = wsr_region_create(arg, &wf->mapping, &r);
 	if (!ret) {
 		/* Pairs with smp_load_acquire() in ioctl and mmap. */
 		smp_store_release(&wf->region, r);
@@ -220,6 +232,12 @@ static int wsr_open(struct inode *inode, struct file *file)
 	if (!wf)
 		return -ENOMEM;
 	mutex_init(&wf->lock);
+	address_space_init_once(&wf->mapping);
+	init_rwsem(&wf->mapping.invalidate_lock);
+	wf->mapping.host = inode;
+	wf->mapping.a_ops = &wsr_aops;
+	mapping_set_gfp_mask(&wf->mapping, GFP_HIGHUSER_MOVABLE);
+	file->f_mapping = &wf->mapping;
 	file->private_data = wf;
 	return 0;
 }
@@ -228,6 +246,8 @@ static int wsr_release(struct inode *inode, struct file *file)
 {
 	struct wsr_file *wf = file->private_data;
 
+	/* VMAs hold the file: none is left in wf->mapping. */
+	WARN_ON_ONCE(mapping_mapped(&wf->mapping));
 	if (wf->region)
 		wsr_region_destroy(wf->region);
 	mutex_destroy(&wf->lock);

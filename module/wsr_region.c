@@ -17,8 +17,7 @@
  *    least huge_threshold pages in the chunk.
  *  - SMALL: 4 KiB pages loaded one by one.  Chunks of a region that has a
  *    working set but which are not dense in it are small, and so is every
- *    chunk decided while the tracker records, so that each first touch of a
- *    4 KiB page faults and is recorded (a 2 MiB mapping would hide them).
+ *    chunk decided while the tracker records (no 2 MiB load for one touch).
  *
  * A "unit" is what is loaded at once: a whole HUGE chunk or one SMALL page.
  * A unit is absent, busy (claimed by one loader, fault or restore) or
@@ -30,9 +29,24 @@
  *
  * The .fault handler returns the locked, referenced 4 KiB page or subpage;
  * finish_fault() maps a subpage of an order-9 folio with a PMD through
- * do_set_pmd() when the VMA is suitably aligned (thp_get_unmapped_area()),
- * else with a PTE.  The region stays page-backed (no VM_PFNMAP) so that GUP
- * and KVM work on it.
+ * do_set_pmd() when the PMD entry is empty and the VMA is suitably aligned
+ * (thp_get_unmapped_area()), else with a PTE.  The region stays page-backed
+ * (no VM_PFNMAP) so that GUP and KVM work on it.
+ *
+ * Recording.  The tracker must see the first touch of every 4 KiB page
+ * after WSR_TRACK_START, including pages mapped before it and pages of a
+ * HUGE chunk.  So START zaps every mapping of the region
+ * (wsr_region_unmap(): the /dev/wsr file has its own address_space, whose
+ * i_mmap holds only this region's VMAs), and while recording the fault
+ * handler puts a page table under an empty PMD entry before returning a
+ * subpage of a 2 MiB folio (wsr_fault_pte_table()), so finish_fault() maps
+ * that 4 KiB page alone by a PTE and the other 511 still fault.  A fault
+ * that began before START holds the folio lock up to its do_set_pmd(), and
+ * START takes every 2 MiB folio's lock once before zapping, so no PMD set
+ * by such a fault survives.  A refault of a loaded page is a POOL fault,
+ * recorded once per page since START like any other.  Chunks touched while
+ * recording stay mapped by PTEs in that VMA afterwards (the page table is
+ * not removed); their pages are still the same 2 MiB folio.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -189,6 +203,39 @@ static struct page *wsr_region_get_page(struct wsr_region *r, pgoff_t index)
 		get_page(page);
 	spin_unlock(&r->lock);
 	return page;
+}
+
+/**
+ * wsr_region_unmap() - make the next touch of every page fault again
+ * @r: region, recording was just turned on
+ *
+ * First waits for faults that may still map a 2 MiB folio by a PMD (they
+ * hold its lock until they are done; later ones see recording on), then
+ * zaps every user mapping of the region.
+ *
+ * Context: process context, wsr_region.mutex held, may sleep; takes
+ * wsr_region.lock, folio locks and i_mmap_rwsem, one after another.
+ */
+void wsr_region_unmap(struct wsr_region *r)
+{
+	unsigned long ci;
+
+	lockdep_assert_held(&r->mutex);
+	for (ci = 0; ci < r->nchunks; ci++) {
+		struct folio *folio;
+
+		/* Published folios stay until the region is destroyed. */
+		spin_lock(&r->lock);
+		folio = r->chunks[ci].huge;
+		spin_unlock(&r->lock);
+		if (folio) {
+			folio_lock(folio);
+			folio_unlock(folio);
+		}
+		if (!(ci & 511))
+			cond_resched();
+	}
+	unmap_mapping_range(r->mapping, 0, 0, 1);
 }
 
 static bool wsr_region_busy(struct wsr_region *r, pgoff_t index)
@@ -444,6 +491,26 @@ out:
 	return ret;
 }
 
+/*
+ * While recording, a subpage of a 2 MiB folio must be mapped by a PTE so
+ * that the other pages of its chunk still fault on their first touch:
+ * finish_fault() sets a PMD only over an empty PMD entry, so give the entry
+ * a page table.  The caller holds the folio lock, which every fault that
+ * could set a PMD mapping this folio here holds too, so the entry cannot
+ * become a huge one in between.  The folio is in no page cache and never
+ * under writeback, so allocating with its lock held cannot wait on it.
+ */
+static vm_fault_t wsr_fault_pte_table(struct vm_fault *vmf)
+{
+	if (!pmd_none(*vmf->pmd))
+		return 0;
+	/* No callback: only allocate the page table. */
+	if (apply_to_page_range(vmf->vma->vm_mm, vmf->address, PAGE_SIZE,
+				NULL, NULL))
+		return VM_FAULT_OOM;
+	return 0;
+}
+
 static vm_fault_t wsr_fault(struct vm_fault *vmf)
 {
 	struct wsr_region *r = vmf->vma->vm_private_data;
@@ -487,6 +554,16 @@ static vm_fault_t wsr_fault(struct vm_fault *vmf)
 	wsr_fault_account(r, index, huge, src, waited, t0);
 
 	lock_page(page);
+	/* Read under the folio lock: see wsr_region_unmap(). */
+	if (huge && wsr_tracker_recording(r)) {
+		vm_fault_t err = wsr_fault_pte_table(vmf);
+
+		if (err) {
+			unlock_page(page);
+			put_page(page);
+			return err;
+		}
+	}
 	vmf->page = page;
 	return VM_FAULT_LOCKED | (src == WSR_SRC_DEVICE ? VM_FAULT_MAJOR : 0);
 }
@@ -574,15 +651,17 @@ static void wsr_region_free(struct wsr_region *r)
 
 /**
  * wsr_region_create() - bind a snapshot file range
- * @arg: validated for reserved fields, flags and ranges here
- * @out: (out) the new region
+ * @arg:     validated for reserved fields, flags and ranges here
+ * @mapping: f_mapping of the /dev/wsr file, linking the region's VMAs
+ * @out:     (out) the new region
  *
  * Return: 0, -EBADF (bad fd, not open for reading), -EINVAL (flags,
  * reserved, alignment, overflow, beyond EOF, not a regular file, O_DIRECT)
  * or -ENOMEM.
  * Context: process context, may sleep.
  */
-int wsr_region_create(const struct wsr_create *arg, struct wsr_region **out)
+int wsr_region_create(const struct wsr_create *arg,
+		      struct address_space *mapping, struct wsr_region **out)
 {
 	struct wsr_region *r;
 	struct file *f;
@@ -625,6 +704,7 @@ int wsr_region_create(const struct wsr_create *arg, struct wsr_region **out)
 	r->id = ret;
 
 	r->file = f;
+	r->mapping = mapping;
 	r->flags = arg->flags;
 	r->offset = arg->offset;
 	r->file_pgoff = arg->offset >> PAGE_SHIFT;

@@ -8,13 +8,13 @@
  * ioctl holding the mutex can copy recorded entries out without the
  * spinlock (entries below the count it read are never written again).
  *
- * Faults are recorded at 4 KiB granularity: every chunk whose mode is
- * decided while recording is backed by 4 KiB pages and mapped by PTEs, so
- * each first touch of a page faults.  Pages the region already mapped
- * before recording started (a 2 MiB chunk mapped by a PMD included) do not
- * fault again and are not recorded: start recording before the guest runs
- * (WSR_CREATE_TRACK) for a complete record.  Memory is bounded by the
- * tracker_capacity knob; first touches beyond it are counted as dropped.
+ * Faults are recorded at 4 KiB granularity: WSR_TRACK_START zaps every
+ * mapping of the region, and while recording every page, a subpage of a
+ * 2 MiB folio included, is mapped by its own PTE (see wsr_region.c), so the
+ * first touch of each page after START faults, whether or not the page was
+ * loaded or mapped before.  A touch racing with START itself may count as
+ * before it.  Memory is bounded by the tracker_capacity knob; first touches
+ * beyond it are counted as dropped.
  */
 #include <linux/ktime.h>
 #include <linux/slab.h>
@@ -71,11 +71,11 @@ void wsr_tracker_free(struct wsr_region *r)
  * wsr_tracker_op() - WSR_IOC_TRACK operations
  * @r:  region
  * @op: WSR_TRACK_START (drop any record, begin recording, time zero is
- *      now), WSR_TRACK_STOP (stop, keep the record) or WSR_TRACK_RESET
- *      (stop and drop the record)
+ *      now, then zap the region's mappings), WSR_TRACK_STOP (stop, keep the
+ *      record) or WSR_TRACK_RESET (stop and drop the record)
  *
  * Return: 0, -EINVAL for an unknown op, -ENOMEM.
- * Context: process context, wsr_region.mutex held.
+ * Context: process context, wsr_region.mutex held, may sleep.
  */
 int wsr_tracker_op(struct wsr_region *r, u32 op)
 {
@@ -98,6 +98,8 @@ int wsr_tracker_op(struct wsr_region *r, u32 op)
 			return -ENOMEM;
 		}
 		wsr_tracker_swap(r, &seen, &ents, cap, true);
+		/* Pages mapped until now must fault again to be recorded. */
+		wsr_region_unmap(r);
 		break;
 	case WSR_TRACK_STOP:
 		spin_lock(&t->lock);
