@@ -111,11 +111,12 @@ shell: image-debug
 CHECKPATCH = $$(ls -d $${WSR_CACHE:-$$HOME/.cache/wsr}/src-*/scripts/checkpatch.pl | head -1)
 style: deps-style kernel-debug
 	@echo "  CHECKPATCH module/"
-	@$(CHECKPATCH) --no-tree --quiet --strict --show-types -f \
+	@$(CHECKPATCH) --no-tree --quiet --show-types -f \
 		$$(ls module/*.[ch] module/include/uapi/linux/*.h | grep -v "\.mod\.c$$")
+	@# stdin: given a path inside a git tree, checkpatch checks it as a file.
 	@for p in $$(grep -v '^#' mm-patches/series); do \
 		echo "  CHECKPATCH mm-patches/$$p"; \
-		$(CHECKPATCH) --no-tree --quiet mm-patches/$$p || exit 1; \
+		$(CHECKPATCH) --no-tree --quiet - < mm-patches/$$p || exit 1; \
 	done
 	@echo "style: clean"
 

@@ -26,6 +26,7 @@
 #include <linux/uaccess.h>
 
 #include "wsr_internal.h"
+#include "wsr_filetrack.h"
 
 #define CREATE_TRACE_POINTS
 #include "wsr_trace.h"
@@ -39,12 +40,14 @@ struct workqueue_struct *wsr_wq;
  * @region:  set once by WSR_IOC_CREATE (store-release), then constant
  * @mapping: the file's f_mapping: its i_mmap tree holds exactly the VMAs
  *           of this file; no page is ever added to it
+ * @ft:      set once by WSR_IOC_TRACK_FILE (store-release), then constant
  */
 struct wsr_file {
 	struct mutex lock;	/* protects @api, serialises CREATE */
 	bool api;
 	struct wsr_region *region;
 	struct address_space mapping;
+	struct wsr_filetrack *ft;
 };
 
 /* Like the inode's empty_aops: the mapping never holds page-cache pages. */
@@ -67,7 +70,7 @@ static u64 wsr_features(void)
 		f |= WSR_FEATURE_HUGE;
 	if (WSR_POOL_KASAN)
 		f |= WSR_FEATURE_KASAN_POOL;
-	return f;
+	return f | WSR_FILETRACK_FEATURES;
 }
 
 static int wsr_ioc_api(struct wsr_file *wf, struct wsr_api *arg)
@@ -77,7 +80,7 @@ static int wsr_ioc_api(struct wsr_file *wf, struct wsr_api *arg)
 		return -EINVAL;
 	arg->api = WSR_API_VERSION;
 	arg->features = wsr_features();
-	arg->ioctls = WSR_IOCTLS;
+	arg->ioctls = WSR_IOCTLS | WSR_FILETRACK_IOCTLS;
 	mutex_lock(&wf->lock);
 	wf->api = true;
 	mutex_unlock(&wf->lock);
@@ -90,7 +93,7 @@ static int wsr_ioc_create(struct wsr_file *wf, struct wsr_create *arg)
 	int ret;
 
 	mutex_lock(&wf->lock);
-	if (wf->region) {
+	if (wf->region || wf->ft) {
 		ret = -EBUSY;
 		goto out;
 	}
@@ -131,6 +134,7 @@ union wsr_ioc_arg {
 	struct wsr_restore restore;
 	struct wsr_stats stats;
 	struct wsr_wait wait;
+	struct wsr_track_file track_file;
 };
 
 static long wsr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -150,6 +154,7 @@ static long wsr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case WSR_IOC_RESTORE:
 	case WSR_IOC_STATS:
 	case WSR_IOC_WAIT:
+	case WSR_IOC_TRACK_FILE:
 		break;
 	default:
 		return -ENOTTY;
@@ -173,9 +178,16 @@ static long wsr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		ret = wsr_ioc_create(wf, &u.create);
 		goto out;
 	}
+	if (cmd == WSR_IOC_TRACK_FILE) {
+		mutex_lock(&wf->lock);
+		ret = wf->region ? -EBUSY :
+		      wsr_filetrack_ioctl(&wf->ft, &u.track_file);
+		mutex_unlock(&wf->lock);
+		goto out;
+	}
 	/* Pairs with smp_store_release() in wsr_ioc_create(). */
 	r = smp_load_acquire(&wf->region);
-	if (!r)
+	if (!r && cmd != WSR_IOC_GET_WS)
 		return -EINVAL;
 
 	switch (cmd) {
@@ -183,7 +195,8 @@ static long wsr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		ret = wsr_ioc_track(r, &u.track);
 		break;
 	case WSR_IOC_GET_WS:
-		ret = wsr_tracker_get(r, &u.get_ws);
+		ret = r ? wsr_tracker_get(r, &u.get_ws) :
+		      wsr_filetrack_get(&wf->ft, &u.get_ws);
 		/* -ENOSPC reports the count needed */
 		if (ret == -ENOSPC &&
 		    copy_to_user(uarg, &u, _IOC_SIZE(cmd)))
@@ -250,6 +263,7 @@ static int wsr_release(struct inode *inode, struct file *file)
 	WARN_ON_ONCE(mapping_mapped(&wf->mapping));
 	if (wf->region)
 		wsr_region_destroy(wf->region);
+	wsr_filetrack_release(wf->ft);
 	mutex_destroy(&wf->lock);
 	kfree(wf);
 	return 0;

@@ -255,7 +255,7 @@ TEST_F(filetrack, cold_exact_order)
 	uint64_t *perm, t0, elapsed, last = 0;
 	struct wsr_ws_entry *ws = NULL;
 	struct wsr_track_file tf;
-	int n = 0, nwant = 0, i;
+	int n = 0, nwant = 0, nwant_wr = 0, i;
 	long count;
 
 	perm = malloc(MAP_PAGES * sizeof(*perm));
@@ -267,8 +267,10 @@ TEST_F(filetrack, cold_exact_order)
 	for (i = 0; i < COLD_TOUCHES; i++) {
 		idx[n] = perm[i];
 		wr[n++] = i % 3 == 2;
-		if (in_track(perm[i]))
+		if (in_track(perm[i])) {
 			want[nwant++] = perm[i] - TRACK_BASE;
+			nwant_wr += wr[n - 1];
+		}
 		if (i % 10 == 9) {
 			idx[n] = perm[i - 5];
 			wr[n++] = i % 20 == 19;
@@ -297,13 +299,21 @@ TEST_F(filetrack, cold_exact_order)
 		ASSERT_GT(elapsed, ws[i].ns);
 		last = ws[i].ns;
 	}
+	/*
+	 * Each first touch was a major fault, which drops the mmap_lock for
+	 * the read and is retried: the retry of a read fault finds the page
+	 * by fault-around, that of a write (COW, no fault-around) by a second
+	 * filemap_fault().  Fault-around never mapped a neighbour: none was
+	 * cached and not yet mapped.
+	 */
 	EXPECT_EQ(nwant, tf.major);
-	EXPECT_LE(nwant, tf.faults);
-	EXPECT_EQ(0, tf.around_hits);
+	EXPECT_EQ(nwant_wr, tf.faults - tf.major);
+	EXPECT_EQ(nwant - nwant_wr, tf.around_hits);
 	EXPECT_EQ(0, tf.around);
-	TH_LOG("cold: %d touches, %ld recorded, faults %llu major %llu",
-	       n, count, (unsigned long long)tf.faults,
-	       (unsigned long long)tf.major);
+	TH_LOG("cold: %d touches, %ld recorded (%d writes), faults %llu major %llu around_hits %llu",
+	       n, count, nwant_wr, (unsigned long long)tf.faults,
+	       (unsigned long long)tf.major,
+	       (unsigned long long)tf.around_hits);
 	for (i = 0; i < 6; i++)
 		TH_LOG("ws[%d] = { .index = %llu, .ns = %llu }", i,
 		       (unsigned long long)ws[i].index,
@@ -669,14 +679,18 @@ TEST_F(filetrack, permission)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		if (setgid(65534) || setuid(65534))
-			_exit(10);
+		/*
+		 * Open /dev/wsr and the file as root, then drop root: the
+		 * rule applies to the caller, not to whoever opened the fd.
+		 */
 		dev = wsr_open();
 		if (dev < 0 || wsr_handshake(dev, &api))
 			_exit(11);
 		fd = open(PERM_FILE, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			_exit(12);
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
 		if (track_file(dev, WSR_TRACK_START, fd, 0, 0, WSR_PAGE,
 			       NULL) != -EPERM)
 			_exit(13);
