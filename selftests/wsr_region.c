@@ -44,11 +44,17 @@ TEST(api_handshake)
 	EXPECT_EQ((__u64)WSR_API_VERSION, api.api);
 	/* Only features this API version defines. */
 	EXPECT_EQ(0ULL, api.features & ~WSR_KNOWN_FEATURES);
-	/* The mandatory ioctls, and nothing outside 0x00..0x06. */
+	/*
+	 * The mandatory ioctls, nothing outside 0x00..0x06, and
+	 * WSR_IOC_TRACK_FILE exactly when its feature is reported.
+	 */
 	EXPECT_NE(0ULL, api.ioctls & WSR_IOCTL_BIT(WSR_IOC_API));
 	EXPECT_NE(0ULL, api.ioctls & WSR_IOCTL_BIT(WSR_IOC_CREATE));
 	EXPECT_NE(0ULL, api.ioctls & WSR_IOCTL_BIT(WSR_IOC_STATS));
-	EXPECT_EQ(0ULL, api.ioctls & ~0x7fULL);
+	EXPECT_EQ(!!(api.features & WSR_FEATURE_FILE_TRACK),
+		  !!(api.ioctls & WSR_IOCTL_BIT(WSR_IOC_TRACK_FILE)));
+	EXPECT_EQ(0ULL, api.ioctls & ~(0x7fULL |
+				      WSR_IOCTL_BIT(WSR_IOC_TRACK_FILE)));
 	/* Feature bits and ioctl bits agree. */
 	if (api.features & WSR_FEATURE_TRACK) {
 		EXPECT_NE(0ULL, api.ioctls & WSR_IOCTL_BIT(WSR_IOC_TRACK));
