@@ -202,20 +202,23 @@ struct wsr_slot {
  * struct wsr_load_stats - what one load did
  * @cache:  pages copied from the page cache
  * @device: pages read from the device
- * @bytes:  bytes read from the device
+ * @bytes:  bytes of those pages
  * @runs:   read requests issued to the device
+ * @gap:    bytes of holes between the pages that requests read across
  */
 struct wsr_load_stats {
 	u64 cache;
 	u64 device;
 	u64 bytes;
 	u64 runs;
+	u64 gap;
 };
 
 /* Tunables (wsr_sysfs.c); read with READ_ONCE(), no lock. */
 extern unsigned long wsr_huge_enabled;
 extern unsigned long wsr_huge_threshold;
 extern unsigned long wsr_read_batch_kb;
+extern unsigned long wsr_read_gap_kb;
 extern unsigned long wsr_async_enabled;
 extern unsigned long wsr_tracker_capacity;
 extern unsigned long wsr_pool_size;
@@ -228,6 +231,7 @@ struct wsr_global_stats {
 	atomic64_t pages_cache;
 	atomic64_t pages_device;
 	atomic64_t bytes_read;
+	atomic64_t bytes_gap;
 	atomic64_t restores;
 };
 
@@ -253,6 +257,7 @@ void wsr_region_decide_ws(struct wsr_region *r, const u16 *ws_per_chunk);
 pgoff_t wsr_region_unit_of(struct wsr_region *r, pgoff_t index, bool *huge);
 void wsr_stats_get(struct wsr_region *r, struct wsr_stats *out);
 void wsr_stats_add_pages(struct wsr_region *r, int src, u64 npages);
+void wsr_stats_add_gap(struct wsr_region *r, u64 bytes);
 
 /* wsr_restore.c */
 int wsr_load_slots(struct wsr_region *r, struct wsr_slot *slots,

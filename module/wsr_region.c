@@ -385,6 +385,21 @@ void wsr_stats_add_pages(struct wsr_region *r, int src, u64 npages)
 }
 
 /**
+ * wsr_stats_add_gap() - account bytes a restore read across holes
+ * @r:     region
+ * @bytes: hole bytes of one read request
+ *
+ * Context: any, takes wsr_region.stat_lock.
+ */
+void wsr_stats_add_gap(struct wsr_region *r, u64 bytes)
+{
+	spin_lock(&r->stat_lock);
+	r->stats.bytes_gap += bytes;
+	spin_unlock(&r->stat_lock);
+	atomic64_add(bytes, &wsr_gstats.bytes_gap);
+}
+
+/**
  * wsr_stats_get() - snapshot of a region's counters
  * @r:   region
  * @out: filled in

@@ -8,10 +8,20 @@
  *
  * A load takes a set of destination pages ("slots"), sorts them by index,
  * copies every page that is uptodate in the snapshot's page cache (and never
- * reads it), and reads the others in contiguous runs, each run split into
+ * reads it), and reads the others in sorted runs, each run split into
  * requests of at most read_batch_kb, with vfs_iter_read() straight into the
  * region pages.  The region's file has FMODE_RANDOM, so a request reads
- * exactly its pages and no readahead beyond them.
+ * exactly its range and no readahead beyond it.
+ *
+ * Working sets are sparse: most of their pages lie a few pages apart, and a
+ * request per contiguous run would cost a device round trip per page or
+ * two.  So a run also spans holes of up to read_gap_kb between pages that
+ * are not in the page cache: one request reads the whole range, the hole
+ * pages into a scratch page.  They stay in the snapshot's page cache, where
+ * a later fault on them finds them.  Hole pages are not loaded pages: they
+ * are counted in bytes_gap, apart from from_device, pages_device and
+ * bytes_read, and a wsr_restore_run event is emitted per contiguous piece.
+ * A run never spans a page the load copies from the page cache.
  *
  * WSR_IOC_RESTORE takes a working set in first-touch order.  Synchronous:
  * every unit (2 MiB chunk or 4 KiB page) of the working set is claimed and
@@ -45,6 +55,11 @@ static unsigned long wsr_batch_pages(void)
 	return max(1UL, READ_ONCE(wsr_read_batch_kb) >> (PAGE_SHIFT - 10));
 }
 
+static unsigned long wsr_gap_pages(void)
+{
+	return READ_ONCE(wsr_read_gap_kb) >> (PAGE_SHIFT - 10);
+}
+
 static void wsr_run_done(struct wsr_region *r, bool emit, pgoff_t index,
 			 u64 npages, int src, u64 t0)
 {
@@ -54,36 +69,57 @@ static void wsr_run_done(struct wsr_region *r, bool emit, pgoff_t index,
 	trace_wsr_restore_run(r->id, index, npages, src, ktime_get_ns() - t0);
 }
 
-/* Read @n slots with contiguous indices from the device. */
+/*
+ * Read @n sorted slots from the device in requests of at most
+ * read_batch_kb, the holes between them into @gap (NULL: no holes).
+ */
 static int wsr_read_run(struct wsr_region *r, struct wsr_slot *s,
-			unsigned long n, struct bio_vec *bv, bool emit,
-			struct wsr_load_stats *ls)
+			unsigned long n, struct bio_vec *bv, struct page *gap,
+			bool emit, struct wsr_load_stats *ls)
 {
 	unsigned long batch = wsr_batch_pages();
 
 	while (n) {
-		unsigned long k = min(n, batch), i;
-		loff_t pos = r->offset + ((loff_t)s[0].index << PAGE_SHIFT);
-		size_t len = k << PAGE_SHIFT;
+		pgoff_t first = s[0].index;
+		loff_t pos = r->offset + ((loff_t)first << PAGE_SHIFT);
+		unsigned long k = 1, span, i, p;
 		struct iov_iter iter;
 		u64 t0 = ktime_get_ns();
+		size_t len;
 		ssize_t ret;
 
-		for (i = 0; i < k; i++) {
-			bv[i].bv_page = s[i].page;
-			bv[i].bv_len = PAGE_SIZE;
-			bv[i].bv_offset = 0;
+		while (k < n && s[k].index - first < batch)
+			k++;
+		span = s[k - 1].index - first + 1;
+		if (WARN_ON_ONCE(span > k && !gap))
+			return -EINVAL;
+		for (i = 0, p = 0; p < span; p++) {
+			bv[p].bv_page = s[i].index == first + p ?
+					s[i++].page : gap;
+			bv[p].bv_len = PAGE_SIZE;
+			bv[p].bv_offset = 0;
 		}
-		iov_iter_bvec(&iter, ITER_DEST, bv, k, len);
+		len = span << PAGE_SHIFT;
+		iov_iter_bvec(&iter, ITER_DEST, bv, span, len);
 		ret = vfs_iter_read(r->file, &iter, &pos, 0);
 		if (ret < 0)
 			return ret;
 		if (ret != len)
 			return -EIO;	/* the file shrank under us */
 		ls->device += k;
-		ls->bytes += len;
+		ls->bytes += (u64)k << PAGE_SHIFT;
+		ls->gap += (u64)(span - k) << PAGE_SHIFT;
 		ls->runs++;
-		wsr_run_done(r, emit, s[0].index, k, WSR_SRC_DEVICE, t0);
+		if (emit && span > k)
+			wsr_stats_add_gap(r, (u64)(span - k) << PAGE_SHIFT);
+		/* An event per contiguous piece: events count loaded pages. */
+		for (i = 0, p = 1; p <= k; p++) {
+			if (p < k && s[p].index == s[p - 1].index + 1)
+				continue;
+			wsr_run_done(r, emit, s[i].index, p - i,
+				     WSR_SRC_DEVICE, t0);
+			i = p;
+		}
 		s += k;
 		n -= k;
 	}
@@ -95,8 +131,9 @@ static int wsr_read_run(struct wsr_region *r, struct wsr_slot *s,
  * @r:         region
  * @slots:     the pages to fill; sorted by index on return, src set
  * @n:         number of slots
- * @emit_runs: account the pages in the region's counters and emit one
- *             wsr_restore_run event per contiguous run of one source
+ * @emit_runs: account the pages (and holes read) in the region's
+ *             counters and emit one wsr_restore_run event per contiguous
+ *             run of one source
  * @ls:        (out) added to: what the load did
  *
  * Return: 0, or -errno of a failed read (-EIO when the file is too short).
@@ -108,15 +145,29 @@ int wsr_load_slots(struct wsr_region *r, struct wsr_slot *slots,
 {
 	struct address_space *mapping = r->file->f_mapping;
 	unsigned long i, run = 0, batch = wsr_batch_pages();
+	unsigned long maxgap = wsr_gap_pages(), span = n;
+	struct page *gap = NULL;
 	struct bio_vec *bv;
 	u64 t0 = 0;
 	int ret = 0;
 
-	if (n > 1)
+	if (n > 1) {
 		sort(slots, n, sizeof(*slots), wsr_slot_cmp, NULL);
-	bv = kvmalloc_array(min(n, batch), sizeof(*bv), GFP_KERNEL);
-	if (!bv)
+		span = slots[n - 1].index - slots[0].index + 1;
+	}
+	/* Without a scratch page for the holes, read contiguous runs. */
+	if (span > n && maxgap)
+		gap = alloc_page(GFP_KERNEL | __GFP_NOWARN);
+	if (!gap) {
+		maxgap = 0;
+		span = n;
+	}
+	bv = kvmalloc_array(min(span, batch), sizeof(*bv), GFP_KERNEL);
+	if (!bv) {
+		if (gap)
+			__free_page(gap);
 		return -ENOMEM;
+	}
 
 	/*
 	 * One pass in index order: copy what the page cache has, and issue a
@@ -137,12 +188,17 @@ int wsr_load_slots(struct wsr_region *r, struct wsr_slot *slots,
 			folio_put(folio);
 		}
 
-		/* Does slot i continue the run that starts at slot run? */
+		/*
+		 * Does slot i continue the run that starts at slot run?  A
+		 * device run may span a hole of up to maxgap pages.
+		 */
 		if (i > run && (slots[i].src != slots[run].src ||
-				slots[i].index != slots[i - 1].index + 1)) {
+				slots[i].index - slots[i - 1].index >
+				(slots[i].src == WSR_SRC_DEVICE ?
+				 maxgap + 1 : 1))) {
 			if (slots[run].src == WSR_SRC_DEVICE) {
 				ret = wsr_read_run(r, &slots[run], i - run, bv,
-						   emit_runs, ls);
+						   gap, emit_runs, ls);
 				if (ret)
 					goto out;
 			} else {
@@ -161,13 +217,15 @@ int wsr_load_slots(struct wsr_region *r, struct wsr_slot *slots,
 	if (n) {
 		if (slots[run].src == WSR_SRC_DEVICE)
 			ret = wsr_read_run(r, &slots[run], n - run, bv,
-					   emit_runs, ls);
+					   gap, emit_runs, ls);
 		else
 			wsr_run_done(r, emit_runs, slots[run].index, n - run,
 				     WSR_SRC_CACHE, t0);
 	}
 out:
 	kvfree(bv);
+	if (gap)
+		__free_page(gap);
 	return ret;
 }
 
@@ -462,6 +520,7 @@ int wsr_restore(struct wsr_region *r, struct wsr_restore *arg)
 	arg->bytes_read = ls.bytes;
 	arg->runs = ls.runs;
 	arg->present = present;
+	arg->bytes_gap = ls.gap;
 out_free:
 	kvfree(seen);
 	kvfree(order);

@@ -15,8 +15,9 @@
  *  - every other load (restores, and a huge fault loading a 2 MiB chunk,
  *    whose runs come before its wsr_fault) emits one wsr_restore_run per
  *    contiguous run of one source: npages are added to pages_cache or
- *    pages_device (npages * 4096 to bytes_read).  A device run is one read
- *    request.
+ *    pages_device (npages * 4096 to bytes_read).  A device read request
+ *    emits one per contiguous piece it loads; the holes it reads across
+ *    (read_gap_kb) go to bytes_gap, which no event reports.
  *  - wsr_restore_done per WSR_IOC_RESTORE (sync), or at the end of the
  *    background part of an async one, with that restore's totals.
  */

@@ -237,7 +237,8 @@ TEST(create_validation)
 	EXPECT_EQ(0ULL, st.tracked);
 	EXPECT_EQ(0ULL, st.resident_huge);
 	EXPECT_EQ(0ULL, st.resident_small);
-	for (i = 0; i < 6; i++)
+	EXPECT_EQ(0ULL, st.bytes_gap);
+	for (i = 0; i < (int)ARRAY_SIZE(st.reserved); i++)
 		EXPECT_EQ(0ULL, st.reserved[i]);
 	EXPECT_EQ(-EFAULT, wsr_ioctl(fd, WSR_IOC_STATS, NULL));
 

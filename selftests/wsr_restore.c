@@ -12,6 +12,8 @@
  *  - a chunk the working set covers densely is a 2 MiB folio mapped by PMD;
  *  - async mode: WSR_IOC_WAIT, faults while the background load runs;
  *  - a working set recorded by the tracker restores into a new region;
+ *  - a sparse working set is read in few requests that span its holes
+ *    (read_gap_kb), the holes land in the page cache and are counted apart;
  *  - argument validation.
  */
 #define _GNU_SOURCE
@@ -80,7 +82,7 @@ FIXTURE(restore)
 	char *mem;
 	size_t len;
 	struct ws ws;
-	struct wsr_knob_save knobs[3];
+	struct wsr_knob_save knobs[4];
 };
 
 FIXTURE_VARIANT(restore)
@@ -118,13 +120,16 @@ FIXTURE_SETUP(restore)
 	/*
 	 * Pin the policy the expectations rely on: 2 MiB folios on, a chunk
 	 * is dense from half its pages (the working set's chunks have 512
-	 * or at most 6), one read request may cover a whole chunk.
+	 * or at most 6), one read request may cover a whole chunk and span
+	 * holes of up to 32 pages (the working set's holes are all larger).
 	 */
 	ASSERT_EQ(0, wsr_knob_override(&self->knobs[0], "huge_enabled", 1));
 	ASSERT_EQ(0, wsr_knob_override(&self->knobs[1], "huge_threshold",
 				       WSR_HUGE_PAGES / 2));
 	ASSERT_EQ(0, wsr_knob_override(&self->knobs[2], "read_batch_kb",
 				       4096));
+	ASSERT_EQ(0, wsr_knob_override(&self->knobs[3], "read_gap_kb",
+				       32 * WSR_PAGE / 1024));
 	ASSERT_EQ(0, wsr_drop_file_cache(self->snap));
 }
 
@@ -140,6 +145,7 @@ FIXTURE_TEARDOWN(restore)
 	EXPECT_EQ(0, wsr_knob_restore(&self->knobs[0]));
 	EXPECT_EQ(0, wsr_knob_restore(&self->knobs[1]));
 	EXPECT_EQ(0, wsr_knob_restore(&self->knobs[2]));
+	EXPECT_EQ(0, wsr_knob_restore(&self->knobs[3]));
 }
 
 /* CREATE + mmap of the standard 16 MiB region. */
@@ -165,9 +171,10 @@ static void log_restore(struct __test_metadata *_metadata, const char *what,
 	       what, (unsigned long long)r->from_cache,
 	       (unsigned long long)r->from_device,
 	       (unsigned long long)r->bytes_read);
-	TH_LOG("%s: runs %llu present %llu", what,
+	TH_LOG("%s: runs %llu present %llu bytes_gap %llu", what,
 	       (unsigned long long)r->runs,
-	       (unsigned long long)r->present);
+	       (unsigned long long)r->present,
+	       (unsigned long long)r->bytes_gap);
 }
 
 /*
@@ -211,6 +218,7 @@ TEST_F_TIMEOUT(restore, cold_then_no_major_faults, 150)
 	EXPECT_EQ(0ULL, r.present);
 	/* One request per maximal run (read_batch_kb covers 2 MiB). */
 	EXPECT_EQ((__u64)WS_RUNS, r.runs);
+	EXPECT_EQ(0ULL, r.bytes_gap);
 
 	ASSERT_EQ(0, wsr_get_stats(self->dev, &st0));
 	EXPECT_EQ(0ULL, st0.faults);
@@ -604,6 +612,206 @@ TEST_F_TIMEOUT(restore, tracked_set_restores, 150)
 	free(e);
 }
 
+/*
+ * A sparse working set for the read_gap_kb tests: every 4th page of
+ * 2048..2300 (64 pages, holes of 3) and one far page.  Fewer than
+ * huge_threshold pages per chunk: 4 KiB units in both variants.
+ */
+#define GAP_FIRST	2048
+#define GAP_STRIDE	4
+#define GAP_N		64
+#define GAP_SPAN	((GAP_N - 1) * GAP_STRIDE + 1)
+#define GAP_HOLES	(GAP_SPAN - GAP_N)
+#define GAP_FAR		3900
+
+static uint64_t gap_ws(uint64_t *pages)
+{
+	uint64_t i;
+
+	for (i = 0; i < GAP_N; i++)
+		pages[i] = GAP_FIRST + i * GAP_STRIDE;
+	pages[GAP_N] = GAP_FAR;
+	return GAP_N + 1;
+}
+
+/*
+ * Restore the gap working set into a fresh region; *@disk gets the bytes
+ * the data disk read meanwhile.
+ */
+static int gap_restore(int dev, int snap, uint32_t flags, char **mem,
+		       struct wsr_restore *r, uint64_t *disk)
+{
+	uint64_t pages[GAP_N + 1], n = gap_ws(pages), s0, s1;
+	int ret;
+
+	ret = make_region(dev, snap, flags, mem);
+	if (!ret)
+		ret = wsr_disk_sectors_read(&s0);
+	if (!ret)
+		ret = wsr_restore(dev, pages, n, 0, r);
+	if (!ret)
+		ret = wsr_disk_sectors_read(&s1);
+	if (!ret)
+		*disk = (s1 - s0) * 512;
+	return ret;
+}
+
+/*
+ * Holes of 3 pages are spanned: two requests (the 64 pages, the far page)
+ * instead of 65.  The holes are read once, counted in bytes_gap and not in
+ * bytes_read, and are in the page cache afterwards: touching one is a
+ * minor fault served from there.
+ */
+TEST_F_TIMEOUT(restore, gap_merge_spans_holes, 150)
+{
+	unsigned char *vec = malloc(REGION_PAGES);
+	uint64_t pages[GAP_N + 1], n = gap_ws(pages), disk, hole;
+	struct wsr_stats st0, st1;
+	struct wsr_restore r;
+	struct ws ws = { pages, n };
+	long maj0, maj1;
+
+	ASSERT_NE(NULL, vec);
+	ASSERT_EQ(0, gap_restore(self->dev, self->snap, variant->flags,
+				 &self->mem, &r, &disk));
+	log_restore(_metadata, "gap restore", &r);
+	TH_LOG("disk read %llu bytes", (unsigned long long)disk);
+	EXPECT_EQ(0ULL, r.from_cache);
+	EXPECT_EQ(n, r.from_device);
+	EXPECT_EQ(n * WSR_PAGE, r.bytes_read);
+	EXPECT_EQ(GAP_HOLES * WSR_PAGE, r.bytes_gap);
+	EXPECT_EQ(2ULL, r.runs);
+	EXPECT_LE(r.bytes_read + r.bytes_gap, disk);
+	EXPECT_GE(r.bytes_read + r.bytes_gap + METADATA_SLACK, disk);
+
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st0));
+	EXPECT_EQ(n, st0.pages_device);
+	EXPECT_EQ(r.bytes_read, st0.bytes_read);
+	EXPECT_EQ(r.bytes_gap, st0.bytes_gap);
+	EXPECT_EQ(n, st0.resident_small);
+	/* The page cache holds the spanned range and the far page, only. */
+	EXPECT_EQ((long)(GAP_SPAN + 1),
+		  wsr_file_resident(self->snap, REGION_OFF, REGION_LEN, vec));
+	EXPECT_EQ(1, vec[GAP_FIRST + 1] & 1);
+	EXPECT_EQ(0, vec[GAP_FIRST + GAP_SPAN] & 1);
+
+	EXPECT_EQ(0ULL, touch_and_check(self->mem, self->snap, &ws));
+	hole = GAP_FIRST + GAP_STRIDE * 10 + 2;
+	maj0 = wsr_majflt();
+	EXPECT_TRUE(wsr_page_equal(self->mem + hole * WSR_PAGE, self->snap,
+				   REGION_OFF + hole * WSR_PAGE));
+	maj1 = wsr_majflt();
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st1));
+	EXPECT_EQ(0, maj1 - maj0);
+	EXPECT_EQ(1ULL, st1.faults_cache);
+	EXPECT_EQ(0ULL, st1.faults_device);
+	EXPECT_EQ(st0.bytes_read, st1.bytes_read);
+	EXPECT_EQ(st0.bytes_gap, st1.bytes_gap);
+	free(vec);
+}
+
+/* read_gap_kb 0: one request per contiguous run, nothing else read. */
+TEST_F_TIMEOUT(restore, gap_zero_reads_pages_only, 150)
+{
+	unsigned char *vec = malloc(REGION_PAGES);
+	struct wsr_restore r;
+	struct wsr_stats st;
+	uint64_t disk;
+
+	ASSERT_NE(NULL, vec);
+	ASSERT_EQ(0, wsr_knob_override(&self->knobs[3], "read_gap_kb", 0));
+	ASSERT_EQ(0, gap_restore(self->dev, self->snap, variant->flags,
+				 &self->mem, &r, &disk));
+	log_restore(_metadata, "gap 0 restore", &r);
+	EXPECT_EQ((__u64)GAP_N + 1, r.from_device);
+	EXPECT_EQ((__u64)GAP_N + 1, r.runs);
+	EXPECT_EQ(0ULL, r.bytes_gap);
+	EXPECT_LE(r.bytes_read, disk);
+	EXPECT_GE(r.bytes_read + METADATA_SLACK, disk);
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st));
+	EXPECT_EQ(0ULL, st.bytes_gap);
+	EXPECT_EQ((long)(GAP_N + 1),
+		  wsr_file_resident(self->snap, REGION_OFF, REGION_LEN, vec));
+	free(vec);
+}
+
+/*
+ * A working-set page already in the page cache is copied and ends the
+ * request before it (it is never read again); a cached hole page is
+ * counted in bytes_gap but not read from the disk either.
+ */
+TEST_F_TIMEOUT(restore, gap_merge_stops_at_cached_page, 150)
+{
+	uint64_t pages[GAP_N + 1], n = gap_ws(pages), disk, mid, want;
+	struct wsr_restore r;
+	char buf[WSR_PAGE];
+	int rfd;
+
+	mid = GAP_FIRST + GAP_STRIDE * (GAP_N / 2);
+	rfd = open(WSR_SNAP, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, rfd);
+	ASSERT_EQ(0, posix_fadvise(rfd, 0, 0, POSIX_FADV_RANDOM));
+	ASSERT_EQ(0, wsr_pread_full(rfd, buf, WSR_PAGE,
+				    REGION_OFF + mid * WSR_PAGE));
+	ASSERT_EQ(0, wsr_pread_full(rfd, buf, WSR_PAGE,
+				    REGION_OFF + (GAP_FIRST + 1) * WSR_PAGE));
+	close(rfd);
+
+	ASSERT_EQ(0, gap_restore(self->dev, self->snap, variant->flags,
+				 &self->mem, &r, &disk));
+	log_restore(_metadata, "gap restore around a cached page", &r);
+	EXPECT_EQ(1ULL, r.from_cache);
+	EXPECT_EQ(n - 1, r.from_device);
+	/* Requests: below mid, above mid, the far page. */
+	EXPECT_EQ(3ULL, r.runs);
+	/* The holes on either side of mid (3 pages each) are not spanned. */
+	EXPECT_EQ((GAP_HOLES - 2 * (GAP_STRIDE - 1)) * WSR_PAGE, r.bytes_gap);
+	want = r.bytes_read + r.bytes_gap - WSR_PAGE;
+	EXPECT_LE(want, disk);
+	EXPECT_GE(want + METADATA_SLACK, disk);
+	EXPECT_EQ(0ULL, touch_and_check(self->mem, self->snap,
+					&(struct ws){ pages, n }));
+}
+
+/*
+ * The restore knobs take whole pages within their ranges; anything else
+ * is -EINVAL and leaves the value alone.
+ */
+TEST_F(restore, knobs_reject_bad_values)
+{
+	static const struct {
+		const char *knob;
+		const char *text;
+	} bad[] = {
+		{ "read_gap_kb", "6\n" },
+		{ "read_gap_kb", "65540\n" },
+		{ "read_gap_kb", "-4\n" },
+		{ "read_gap_kb", "lots\n" },
+		{ "read_batch_kb", "0\n" },
+		{ "read_batch_kb", "10\n" },
+		{ "read_batch_kb", "65540\n" },
+	};
+	uint64_t before, after;
+	char path[128];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(path, sizeof(path), WSR_SYSFS "/%s", bad[i].knob);
+		ASSERT_EQ(0, wsr_knob_get(bad[i].knob, &before));
+		EXPECT_EQ(-EINVAL, wsr_write_text(path, bad[i].text))
+			TH_LOG("%s <- %s", bad[i].knob, bad[i].text);
+		ASSERT_EQ(0, wsr_knob_get(bad[i].knob, &after));
+		EXPECT_EQ(before, after);
+	}
+	ASSERT_EQ(0, wsr_knob_override(&self->knobs[3], "read_gap_kb", 0));
+	ASSERT_EQ(0, wsr_knob_get("read_gap_kb", &after));
+	EXPECT_EQ(0ULL, after);
+	ASSERT_EQ(0, wsr_knob_override(&self->knobs[3], "read_gap_kb",
+				       64 * 1024));
+	ASSERT_EQ(0, wsr_knob_get("read_gap_kb", &after));
+	EXPECT_EQ(64ULL * 1024, after);
+}
+
 /* Bad arguments to WSR_IOC_RESTORE and WSR_IOC_WAIT load nothing. */
 TEST_F(restore, validation)
 {
@@ -629,7 +837,7 @@ TEST_F(restore, validation)
 	RESTORE_FAILS(EINVAL, flags, ~WSR_RESTORE_FLAGS);
 	RESTORE_FAILS(EINVAL, flags, 1U << 1);
 	RESTORE_FAILS(EINVAL, pad, 1);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < (int)ARRAY_SIZE(r.reserved); i++)
 		RESTORE_FAILS(EINVAL, reserved[i], 1);
 	RESTORE_FAILS(EFAULT, pages, 0);
 	RESTORE_FAILS(EFAULT, pages, 8);
@@ -659,7 +867,7 @@ TEST_F(restore, validation)
 		memset(&w, 0, sizeof(w));
 		w.pad = 1;
 		EXPECT_EQ(-EINVAL, wsr_ioctl(self->dev, WSR_IOC_WAIT, &w));
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < (int)ARRAY_SIZE(w.reserved); i++) {
 			memset(&w, 0, sizeof(w));
 			w.reserved[i] = 1;
 			EXPECT_EQ(-EINVAL,

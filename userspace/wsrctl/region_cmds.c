@@ -343,6 +343,7 @@ static void print_restore(const struct wsr_restore *rs)
 	printf("  %-16s %" PRIu64 "\n", "bytes_read", (uint64_t)rs->bytes_read);
 	printf("  %-16s %" PRIu64 "\n", "runs", (uint64_t)rs->runs);
 	printf("  %-16s %" PRIu64 "\n", "present", (uint64_t)rs->present);
+	printf("  %-16s %" PRIu64 "\n", "bytes_gap", (uint64_t)rs->bytes_gap);
 }
 
 static void json_restore(struct json *j, const struct wsr_restore *rs)
@@ -355,6 +356,7 @@ static void json_restore(struct json *j, const struct wsr_restore *rs)
 	json_ku64(j, "bytes_read", rs->bytes_read);
 	json_ku64(j, "runs", rs->runs);
 	json_ku64(j, "present", rs->present);
+	json_ku64(j, "bytes_gap", rs->bytes_gap);
 	json_end_object(j);
 }
 

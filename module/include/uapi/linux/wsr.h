@@ -134,6 +134,9 @@ struct wsr_get_ws {
  * @bytes_read:  (out) bytes read from the device
  * @runs:        (out) sorted, merged read requests issued
  * @present:     (out) pages already in the region, left alone
+ * @bytes_gap:   (out) bytes of the holes between working-set pages that
+ *               merged requests read across (into the snapshot's page
+ *               cache, not the region); not part of @bytes_read
  * @reserved:    (in) must be zero
  *
  * In async mode the counters are those of the work done before the call
@@ -149,7 +152,8 @@ struct wsr_restore {
 	__u64 bytes_read;
 	__u64 runs;
 	__u64 present;
-	__u64 reserved[4];
+	__u64 bytes_gap;
+	__u64 reserved[3];
 };
 
 /**
@@ -168,6 +172,8 @@ struct wsr_restore {
  * @dropped:         first touches not recorded (capacity)
  * @resident_huge:   2 MiB folios in the region
  * @resident_small:  4 KiB pages in the region
+ * @bytes_gap:       bytes restores read across holes between working-set
+ *                   pages (see struct wsr_restore), beside @bytes_read
  * @reserved:        zero
  */
 struct wsr_stats {
@@ -185,7 +191,8 @@ struct wsr_stats {
 	__u64 dropped;
 	__u64 resident_huge;
 	__u64 resident_small;
-	__u64 reserved[6];
+	__u64 bytes_gap;
+	__u64 reserved[5];
 };
 
 /**
