@@ -264,27 +264,6 @@ static int tool_stop(FIXTURE_DATA(bpf) *self)
 	return status;
 }
 
-/*
- * Value of "@key": in the one-line JSON object @obj.  The tool prints
- * "key": value pairs with exactly one space, no nesting inside a region.
- */
-static int json_u64(const char *obj, const char *key, uint64_t *val)
-{
-	char pat[64], *end;
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\"%s\": ", key);
-	p = strstr(obj, pat);
-	if (!p)
-		return -ENOENT;
-	p += strlen(pat);
-	errno = 0;
-	*val = strtoull(p, &end, 10);
-	if (errno || end == p)
-		return -EINVAL;
-	return 0;
-}
-
 static bool json_true(const char *obj, const char *key)
 {
 	char pat[64];
@@ -311,8 +290,8 @@ static char *find_region(const char *out, int *matches)
 			nl = line + strlen(line);
 		copy = strndup(line, nl - line);
 		if (copy && strstr(copy, "{\"region\": ") &&
-		    !json_u64(copy, "offset", &off) && off == REGION_OFF &&
-		    !json_u64(copy, "length", &len) && len == REGION_LEN &&
+		    !wsr_json_u64(copy, "offset", &off) && off == REGION_OFF &&
+		    !wsr_json_u64(copy, "length", &len) && len == REGION_LEN &&
 		    json_true(copy, "created")) {
 			(*matches)++;
 			free(found);
@@ -552,7 +531,7 @@ TEST_F_TIMEOUT(bpf, json_counts_match_stats, 600)
 
 	for (i = 0; i < ARRAY_SIZE(stat_fields); i++) {
 		want = *(const __u64 *)((const char *)&st + stat_fields[i].off);
-		ASSERT_EQ(0, json_u64(obj, stat_fields[i].name, &v))
+		ASSERT_EQ(0, wsr_json_u64(obj, stat_fields[i].name, &v))
 			TH_LOG("no %s in %s", stat_fields[i].name, obj);
 		EXPECT_EQ(want, v) TH_LOG("%s: wsrtop %llu, module %llu",
 					  stat_fields[i].name,
@@ -561,42 +540,42 @@ TEST_F_TIMEOUT(bpf, json_counts_match_stats, 600)
 	}
 
 	/* No event the tool could not classify. */
-	ASSERT_EQ(0, json_u64(obj, "faults_unknown", &v));
+	ASSERT_EQ(0, wsr_json_u64(obj, "faults_unknown", &v));
 	EXPECT_EQ(0, v);
-	ASSERT_EQ(0, json_u64(obj, "runs_unknown", &v));
+	ASSERT_EQ(0, wsr_json_u64(obj, "runs_unknown", &v));
 	EXPECT_EQ(0, v);
 
 	/* One restore; its runs, attributed by task, match its totals. */
-	ASSERT_EQ(0, json_u64(obj, "restores", &v));
+	ASSERT_EQ(0, wsr_json_u64(obj, "restores", &v));
 	EXPECT_EQ(1, v);
-	ASSERT_EQ(0, json_u64(obj, "restores_pages_cache", &want));
-	ASSERT_EQ(0, json_u64(obj, "restore_pages_cache", &v));
+	ASSERT_EQ(0, wsr_json_u64(obj, "restores_pages_cache", &want));
+	ASSERT_EQ(0, wsr_json_u64(obj, "restore_pages_cache", &v));
 	EXPECT_EQ(want, v);
-	ASSERT_EQ(0, json_u64(obj, "restores_pages_device", &want));
-	ASSERT_EQ(0, json_u64(obj, "restore_pages_device", &v));
+	ASSERT_EQ(0, wsr_json_u64(obj, "restores_pages_device", &want));
+	ASSERT_EQ(0, wsr_json_u64(obj, "restore_pages_device", &v));
 	EXPECT_EQ(want, v);
 	EXPECT_LT(0, want);
-	ASSERT_EQ(0, json_u64(obj, "inflight_runs", &v));
+	ASSERT_EQ(0, wsr_json_u64(obj, "inflight_runs", &v));
 	EXPECT_EQ(0, v);
 	if (!(variant->restore_flags & WSR_RESTORE_ASYNC)) {
-		ASSERT_EQ(0, json_u64(obj, "restores_pages_cache", &v));
+		ASSERT_EQ(0, wsr_json_u64(obj, "restores_pages_cache", &v));
 		EXPECT_EQ(rs.from_cache, v);
-		ASSERT_EQ(0, json_u64(obj, "restores_pages_device", &v));
+		ASSERT_EQ(0, wsr_json_u64(obj, "restores_pages_device", &v));
 		EXPECT_EQ(rs.from_device, v);
 	}
 
 	/* Every loaded page is a 4 KiB fault, a chunk load or a restore. */
-	ASSERT_EQ(0, json_u64(obj, "fault_pages_device", &total));
-	ASSERT_EQ(0, json_u64(obj, "chunk_pages_device", &v));
+	ASSERT_EQ(0, wsr_json_u64(obj, "fault_pages_device", &total));
+	ASSERT_EQ(0, wsr_json_u64(obj, "chunk_pages_device", &v));
 	total += v;
-	ASSERT_EQ(0, json_u64(obj, "restore_pages_device", &v));
+	ASSERT_EQ(0, wsr_json_u64(obj, "restore_pages_device", &v));
 	EXPECT_EQ(st.pages_device, total + v);
 
 	/* The module's own totals at destruction. */
 	ASSERT_TRUE(json_true(obj, "destroyed"));
-	ASSERT_EQ(0, json_u64(obj, "destroy_faults", &v));
+	ASSERT_EQ(0, wsr_json_u64(obj, "destroy_faults", &v));
 	EXPECT_EQ(st.faults, v);
-	ASSERT_EQ(0, json_u64(obj, "destroy_bytes_read", &v));
+	ASSERT_EQ(0, wsr_json_u64(obj, "destroy_bytes_read", &v));
 	EXPECT_EQ(st.bytes_read, v);
 
 	/* The fault histograms hold exactly this region's faults. */

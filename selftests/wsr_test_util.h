@@ -397,6 +397,47 @@ static inline int wsr_disk_sectors_read(uint64_t *sectors)
 }
 
 /*
+ * Value of "@key": in one line of JSON printed by our tools (flat objects,
+ * any spaces after the colon), copied into @buf without string quotes.
+ * Returns @buf, or NULL when the key is absent.
+ */
+static inline const char *wsr_json_get(const char *line, const char *key,
+				       char *buf, size_t len)
+{
+	char pat[64];
+	const char *p;
+	size_t n = 0;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(line, pat);
+	if (!p)
+		return NULL;
+	p += strlen(pat);
+	p += strspn(p, " ");
+	if (*p == '"')
+		p++;
+	while (*p && *p != '"' && *p != ',' && *p != '}' && n + 1 < len)
+		buf[n++] = *p++;
+	buf[n] = 0;
+	return buf;
+}
+
+/* Unsigned number @key of a JSON line (see wsr_json_get()). */
+static inline int wsr_json_u64(const char *line, const char *key,
+			       uint64_t *val)
+{
+	char buf[32], *end;
+
+	if (!wsr_json_get(line, key, buf, sizeof(buf)))
+		return -ENOENT;
+	errno = 0;
+	*val = strtoull(buf, &end, 10);
+	if (errno || end == buf)
+		return -EINVAL;
+	return 0;
+}
+
+/*
  * Sum of "@field:" (kB) over the smaps entry of the VMA containing @addr;
  * -ENOENT when no VMA contains it.
  */

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 
 #include "wsr_harness.h"
+#include "wsr_test_util.h"
 
 #define VMM		"/usr/bin/wsr-vmm"
 #define TOP		"/data/vmm-selftest"
@@ -75,32 +76,11 @@ static int run(struct cmd_out *o, const char *const argv[])
 	return 0;
 }
 
-/* Value of "key" in a one-line JSON object, as a string. */
-static const char *json_str(const char *line, const char *key, char *buf,
-			    size_t len)
-{
-	char pat[64];
-	const char *p;
-	size_t n = 0;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(line, pat);
-	if (!p)
-		return NULL;
-	p += strlen(pat);
-	if (*p == '"')
-		p++;
-	while (*p && *p != '"' && *p != ',' && *p != '}' && n + 1 < len)
-		buf[n++] = *p++;
-	buf[n] = 0;
-	return buf;
-}
-
 static long long json_num(const char *line, const char *key)
 {
 	char buf[32];
 
-	return json_str(line, key, buf, sizeof(buf)) ? atoll(buf) : -1;
+	return wsr_json_get(line, key, buf, sizeof(buf)) ? atoll(buf) : -1;
 }
 
 static const char *guest_image(const char *payload)
@@ -199,9 +179,9 @@ static void restore_ok(struct __test_metadata *_metadata, struct cmd_out *o,
 		TH_LOG("%s input %s: status %d: %s%s", backend, input,
 		       o->status, o->out, o->err);
 	}
-	ASSERT_NE(NULL, json_str(o->out, "ok", buf, sizeof(buf)));
+	ASSERT_NE(NULL, wsr_json_get(o->out, "ok", buf, sizeof(buf)));
 	ASSERT_STREQ("true", buf);
-	ASSERT_NE(NULL, json_str(o->out, "result", buf, sizeof(buf)));
+	ASSERT_NE(NULL, wsr_json_get(o->out, "result", buf, sizeof(buf)));
 	ASSERT_EQ(want, strtoull(buf, NULL, 0)) {
 		TH_LOG("%s", o->out);
 	}

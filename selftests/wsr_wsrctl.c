@@ -87,6 +87,7 @@ static uint64_t jnum(const char *s, const char *section, const char *key)
 {
 	char pat[128];
 	const char *p = s;
+	uint64_t v;
 
 	if (section) {
 		snprintf(pat, sizeof(pat), "\"%s\": {", section);
@@ -94,11 +95,7 @@ static uint64_t jnum(const char *s, const char *section, const char *key)
 		if (!p)
 			return UINT64_MAX;
 	}
-	snprintf(pat, sizeof(pat), "\"%s\": ", key);
-	p = strstr(p, pat);
-	if (!p)
-		return UINT64_MAX;
-	return strtoull(p + strlen(pat), NULL, 10);
+	return wsr_json_u64(p, key, &v) ? UINT64_MAX : v;
 }
 
 FIXTURE(wsrctl)

@@ -208,16 +208,9 @@ int cmd_record(int argc, char **argv)
 			opt_json = 1;
 			break;
 		case 's':
-			so.path = optarg;
-			break;
 		case 'O':
-			if (parse_u64(optarg, &so.offset))
-				ret = usage_error("record", "bad --offset '%s'", optarg);
-			break;
 		case 'L':
-			if (parse_u64(optarg, &so.length))
-				ret = usage_error("record", "bad --length '%s'", optarg);
-			so.have_length = 1;
+			ret = snap_opt(&so, c, optarg, "record");
 			break;
 		case 'D':
 			dev = optarg;
@@ -399,11 +392,8 @@ int cmd_restore(int argc, char **argv)
 			opt_json = 1;
 			break;
 		case 's':
-			so.path = optarg;
-			break;
 		case 'O':
-			if (parse_u64(optarg, &so.offset))
-				ret = usage_error("restore", "bad --offset '%s'", optarg);
+			ret = snap_opt(&so, c, optarg, "restore");
 			break;
 		case 'w':
 			wpath = optarg;
@@ -618,16 +608,10 @@ int cmd_id(int argc, char **argv)
 			opt_json = 1;
 			break;
 		case 's':
-			so.path = optarg;
-			break;
 		case 'O':
-			if (parse_u64(optarg, &so.offset))
-				return usage_error("id", "bad --offset '%s'", optarg);
-			break;
 		case 'L':
-			if (parse_u64(optarg, &so.length))
-				return usage_error("id", "bad --length '%s'", optarg);
-			so.have_length = 1;
+			if (snap_opt(&so, c, optarg, "id"))
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			print_help(stdout, "id");

@@ -560,16 +560,10 @@ static int cmd_ws_check(int argc, char **argv)
 			opt_json = 1;
 			break;
 		case 's':
-			so.path = optarg;
-			break;
 		case 'O':
-			if (parse_u64(optarg, &so.offset))
-				return usage_error("ws check", "bad --offset '%s'", optarg);
-			break;
 		case 'L':
-			if (parse_u64(optarg, &so.length))
-				return usage_error("ws check", "bad --length '%s'", optarg);
-			so.have_length = 1;
+			if (snap_opt(&so, c, optarg, "ws check"))
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			print_help(stdout, "ws check");
@@ -666,16 +660,9 @@ static int cmd_ws_import(int argc, char **argv)
 			opt_json = 1;
 			break;
 		case 's':
-			so.path = optarg;
-			break;
 		case 'O':
-			if (parse_u64(optarg, &so.offset))
-				ret = usage_error("ws import", "bad --offset '%s'", optarg);
-			break;
 		case 'L':
-			if (parse_u64(optarg, &so.length))
-				ret = usage_error("ws import", "bad --length '%s'", optarg);
-			so.have_length = 1;
+			ret = snap_opt(&so, c, optarg, "ws import");
 			break;
 		case 'p':
 		case 'P':
