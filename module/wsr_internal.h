@@ -219,6 +219,7 @@ extern unsigned long wsr_huge_enabled;
 extern unsigned long wsr_huge_threshold;
 extern unsigned long wsr_read_batch_kb;
 extern unsigned long wsr_read_gap_kb;
+extern unsigned long wsr_read_around_kb;
 extern unsigned long wsr_async_enabled;
 extern unsigned long wsr_tracker_capacity;
 extern unsigned long wsr_pool_size;
@@ -232,6 +233,7 @@ struct wsr_global_stats {
 	atomic64_t pages_device;
 	atomic64_t bytes_read;
 	atomic64_t bytes_gap;
+	atomic64_t bytes_around;
 	atomic64_t restores;
 };
 
@@ -258,10 +260,12 @@ pgoff_t wsr_region_unit_of(struct wsr_region *r, pgoff_t index, bool *huge);
 void wsr_stats_get(struct wsr_region *r, struct wsr_stats *out);
 void wsr_stats_add_pages(struct wsr_region *r, int src, u64 npages);
 void wsr_stats_add_gap(struct wsr_region *r, u64 bytes);
+void wsr_stats_add_around(struct wsr_region *r, u64 bytes);
 
 /* wsr_restore.c */
 int wsr_load_slots(struct wsr_region *r, struct wsr_slot *slots,
 		   unsigned long n, bool emit_runs, struct wsr_load_stats *ls);
+bool wsr_read_around(struct wsr_region *r, pgoff_t index, u64 *bytes);
 int wsr_restore(struct wsr_region *r, struct wsr_restore *arg);
 int wsr_restore_wait(struct wsr_region *r, const struct wsr_wait *arg);
 void wsr_restore_stop(struct wsr_region *r);

@@ -400,6 +400,21 @@ void wsr_stats_add_gap(struct wsr_region *r, u64 bytes)
 }
 
 /**
+ * wsr_stats_add_around() - account bytes a fault read around its page
+ * @r:     region
+ * @bytes: neighbour bytes one fault added to the page cache
+ *
+ * Context: any, takes wsr_region.stat_lock.
+ */
+void wsr_stats_add_around(struct wsr_region *r, u64 bytes)
+{
+	spin_lock(&r->stat_lock);
+	r->stats.bytes_around += bytes;
+	spin_unlock(&r->stat_lock);
+	atomic64_add(bytes, &wsr_gstats.bytes_around);
+}
+
+/**
  * wsr_stats_get() - snapshot of a region's counters
  * @r:   region
  * @out: filled in
@@ -474,6 +489,8 @@ static int wsr_fault_load(struct wsr_region *r, pgoff_t unit, bool huge,
 {
 	struct wsr_load_stats ls = {};
 	struct wsr_slot one, *slots = &one;
+	u64 around = 0;
+	bool read = false;
 	unsigned int n;
 	int ret;
 
@@ -491,13 +508,18 @@ static int wsr_fault_load(struct wsr_region *r, pgoff_t unit, bool huge,
 		ret = huge ? -EAGAIN : ret;
 		goto out;
 	}
+	if (!huge)
+		read = wsr_read_around(r, unit, &around);
 	/* Small units are accounted by the wsr_fault event, huge by runs. */
 	ret = wsr_load_slots(r, slots, n, huge, &ls);
 	if (ret) {
 		wsr_unit_abort(r, unit, huge, slots[0].page, false);
 		goto out;
 	}
-	*src = ls.device ? WSR_SRC_DEVICE : WSR_SRC_CACHE;
+	/* Read by the read-around: a device fault even if already done. */
+	*src = ls.device || read ? WSR_SRC_DEVICE : WSR_SRC_CACHE;
+	if (around)
+		wsr_stats_add_around(r, around);
 	/* wsr_load_slots() sorted the slots: [0] is the unit's first page. */
 	wsr_unit_publish(r, unit, huge, slots[0].page);
 out:

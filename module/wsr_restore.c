@@ -229,6 +229,83 @@ out:
 	return ret;
 }
 
+/* Pages of [start, end) of the region in the page cache, @skip aside. */
+static unsigned long wsr_cached_pages(struct wsr_region *r, pgoff_t start,
+				      pgoff_t end, pgoff_t skip)
+{
+	struct address_space *mapping = r->file->f_mapping;
+	unsigned long n = 0;
+	pgoff_t i;
+
+	for (i = start; i < end; i++) {
+		struct folio *folio;
+
+		if (i == skip)
+			continue;
+		folio = filemap_get_folio(mapping, r->file_pgoff + i);
+		if (folio) {
+			n++;
+			folio_put(folio);
+		}
+	}
+	return n;
+}
+
+/* Start reading @nr pages of the region from @start into the page cache. */
+static void wsr_readahead(struct wsr_region *r, pgoff_t start,
+			  unsigned long nr)
+{
+	DEFINE_READAHEAD(ractl, r->file, &r->file->f_ra, r->file->f_mapping,
+			 r->file_pgoff + start);
+
+	/* The file is FMODE_RANDOM: exactly this range, no more. */
+	page_cache_sync_ra(&ractl, nr);
+}
+
+/**
+ * wsr_read_around() - read a faulting page's neighbours as well
+ * @r:     region
+ * @index: page a fault is about to load
+ * @bytes: (out) bytes of neighbour pages this added to the page cache
+ *
+ * A guest that faults outside its working set usually goes on to the
+ * neighbouring pages (it walks a structure), which filemap's mmap
+ * read-around bets on too.  When @index is not in the snapshot's page
+ * cache, start one read of read_around_kb centred on it, clipped to the
+ * region, into the page cache: the fault then waits for its own page, and
+ * the neighbours' faults become copies instead of device reads.
+ *
+ * Return: true when this started the read of @index itself.
+ * Context: process context (fault), may sleep.
+ */
+bool wsr_read_around(struct wsr_region *r, pgoff_t index, u64 *bytes)
+{
+	unsigned long win = READ_ONCE(wsr_read_around_kb) >> (PAGE_SHIFT - 10);
+	struct folio *folio;
+	unsigned long before, after;
+	pgoff_t start, end;
+
+	*bytes = 0;
+	if (win < 2)
+		return false;
+	folio = filemap_get_folio(r->file->f_mapping, r->file_pgoff + index);
+	if (folio) {
+		folio_put(folio);
+		return false;
+	}
+	start = index > win / 2 ? index - win / 2 : 0;
+	end = min_t(pgoff_t, start + win, r->npages);
+	before = wsr_cached_pages(r, start, end, index);
+	wsr_readahead(r, start, end - start);
+	after = wsr_cached_pages(r, start, end, index);
+	*bytes = after > before ? (u64)(after - before) << PAGE_SHIFT : 0;
+	folio = filemap_get_folio(r->file->f_mapping, r->file_pgoff + index);
+	if (!folio)
+		return false;
+	folio_put(folio);
+	return true;
+}
+
 /* A unit owned by a restore while it loads. */
 struct wsr_owned {
 	pgoff_t unit;

@@ -22,6 +22,7 @@ unsigned long wsr_huge_enabled = 1;
 unsigned long wsr_huge_threshold = WSR_CHUNK_PAGES / 2;
 unsigned long wsr_read_batch_kb = 1024;
 unsigned long wsr_read_gap_kb = 128;
+unsigned long wsr_read_around_kb = 128;
 unsigned long wsr_async_enabled = 1;
 unsigned long wsr_tracker_capacity = 1UL << 18;
 unsigned long wsr_pool_size = 8;
@@ -57,9 +58,9 @@ static ssize_t wsr_knob_store(struct kobject *kobj, struct kobj_attribute *a,
 		return -EPERM;
 	if (kstrtoul(buf, 0, &v) || v < k->min || v > k->max)
 		return -EINVAL;
-	/* read_batch_kb and read_gap_kb are whole numbers of pages */
-	if ((k->val == &wsr_read_batch_kb || k->val == &wsr_read_gap_kb) &&
-	    v % (PAGE_SIZE >> 10))
+	/* the read_*_kb knobs are whole numbers of pages */
+	if ((k->val == &wsr_read_batch_kb || k->val == &wsr_read_gap_kb ||
+	     k->val == &wsr_read_around_kb) && v % (PAGE_SIZE >> 10))
 		return -EINVAL;
 	mutex_lock(&wsr_sysfs_lock);
 	WRITE_ONCE(*k->val, v);
@@ -81,6 +82,7 @@ WSR_KNOB(huge_enabled, 0, 1);
 WSR_KNOB(huge_threshold, 1, WSR_CHUNK_PAGES);
 WSR_KNOB(read_batch_kb, PAGE_SIZE >> 10, 64 * 1024);
 WSR_KNOB(read_gap_kb, 0, 64 * 1024);
+WSR_KNOB(read_around_kb, 0, 2048);
 WSR_KNOB(async_enabled, 0, 1);
 WSR_KNOB(tracker_capacity, 1, 1UL << 26);
 WSR_KNOB(pool_size, 0, 4096);
@@ -100,6 +102,7 @@ WSR_STAT64(pages_cache);
 WSR_STAT64(pages_device);
 WSR_STAT64(bytes_read);
 WSR_STAT64(bytes_gap);
+WSR_STAT64(bytes_around);
 WSR_STAT64(restores);
 
 static ssize_t regions_show(struct kobject *kobj, struct kobj_attribute *a,
@@ -123,6 +126,7 @@ static struct attribute *wsr_attrs[] = {
 	&wsr_knob_huge_threshold.attr.attr,
 	&wsr_knob_read_batch_kb.attr.attr,
 	&wsr_knob_read_gap_kb.attr.attr,
+	&wsr_knob_read_around_kb.attr.attr,
 	&wsr_knob_async_enabled.attr.attr,
 	&wsr_knob_tracker_capacity.attr.attr,
 	&wsr_knob_pool_size.attr.attr,
@@ -133,6 +137,7 @@ static struct attribute *wsr_attrs[] = {
 	&wsr_attr_pages_device.attr,
 	&wsr_attr_bytes_read.attr,
 	&wsr_attr_bytes_gap.attr,
+	&wsr_attr_bytes_around.attr,
 	&wsr_attr_restores.attr,
 	&wsr_attr_pool_free.attr,
 	NULL,

@@ -3,7 +3,8 @@
  * Region suite: the API handshake, validation of every ioctl and of mmap,
  * byte-for-byte integrity of a random-content snapshot through the mapping
  * (2 MiB and 4 KiB backing), private writes, lifetime of a region after
- * close and munmap, and module unload while a region exists.
+ * close and munmap, the read-around of 4 KiB device faults, and module
+ * unload while a region exists.
  *
  * The snapshot is /data/snap-64M (random bytes) on the guest's virtio-blk
  * ext4 disk; every byte read through a mapping is compared with pread() of
@@ -327,6 +328,7 @@ FIXTURE(region)
 	size_t len;
 	void *mem2;
 	size_t len2;
+	struct wsr_knob_save around;
 };
 
 FIXTURE_VARIANT(region)
@@ -368,6 +370,7 @@ FIXTURE_TEARDOWN(region)
 		close(self->dev);
 	if (self->snap > 0)
 		close(self->snap);
+	EXPECT_EQ(0, wsr_knob_restore(&self->around));
 }
 
 static void *region_map(int fd, size_t len)
@@ -438,7 +441,8 @@ TEST_F(region, mmap_validation)
 /*
  * Read an 8 MiB region from a cold cache, page by page in order: every
  * page is loaded exactly once, from the device, and the disk's read
- * sectors agree with bytes_read.  Then compare every byte.
+ * sectors agree with bytes_read.  Then compare every byte.  Read-around
+ * is off so that every 4 KiB page is a device fault of its own.
  */
 TEST_F_TIMEOUT(region, integrity_sequential, 180)
 {
@@ -448,6 +452,7 @@ TEST_F_TIMEOUT(region, integrity_sequential, 180)
 	uint64_t s0, s1, disk, i;
 	int64_t diff;
 
+	ASSERT_EQ(0, wsr_knob_override(&self->around, "read_around_kb", 0));
 	ASSERT_EQ(0, wsr_drop_file_cache(self->snap));
 	ASSERT_EQ(0, wsr_create(self->dev, self->snap, variant->flags,
 				off, len));
@@ -724,6 +729,170 @@ TEST_F(region, close_without_mapping)
 	ASSERT_LE(0, fd);
 	close(fd);
 	EXPECT_EQ((int64_t)base, wsr_wait_regions(base, 0));
+}
+
+/*
+ * Read-around: a 4 KiB device fault also reads the read_around_kb window
+ * centred on its page (clipped to the region) into the snapshot's page
+ * cache, so faults on the neighbours are copies, not device reads.  The
+ * neighbours are counted in bytes_around, the page itself in bytes_read,
+ * and the disk agrees.  A 4 KiB region: 2 MiB chunks load whole anyway.
+ */
+#define AROUND_OFF	(4 * WSR_HUGE)
+#define AROUND_PAGES	1024ULL
+#define AROUND_WIN	32ULL	/* read_around_kb = 128 */
+
+FIXTURE(around)
+{
+	int dev;
+	int snap;
+	char *mem;
+	unsigned char vec[AROUND_PAGES + 64];
+	struct wsr_knob_save knob;
+};
+
+FIXTURE_SETUP(around)
+{
+	self->dev = wsr_open_api();
+	if (self->dev == -ENOENT)
+		WSR_SETUP_SKIP("no " WSR_DEV " (module not loaded)");
+	ASSERT_LE(0, self->dev);
+	self->snap = open(WSR_SNAP, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, self->snap) TH_LOG("missing " WSR_SNAP);
+	/* The comparisons' own preads must not read ahead. */
+	ASSERT_EQ(0, posix_fadvise(self->snap, 0, 0, POSIX_FADV_RANDOM));
+	ASSERT_EQ(0, wsr_knob_override(&self->knob, "read_around_kb",
+				       AROUND_WIN * WSR_PAGE / 1024));
+	ASSERT_EQ(0, wsr_drop_file_cache(self->snap));
+	ASSERT_EQ(0, wsr_create(self->dev, self->snap, WSR_CREATE_NO_HUGE,
+				AROUND_OFF, AROUND_PAGES * WSR_PAGE));
+	self->mem = region_map(self->dev, AROUND_PAGES * WSR_PAGE);
+	ASSERT_NE(MAP_FAILED, self->mem);
+}
+
+FIXTURE_TEARDOWN(around)
+{
+	if (self->mem && self->mem != MAP_FAILED)
+		munmap(self->mem, AROUND_PAGES * WSR_PAGE);
+	if (self->dev >= 0)
+		close(self->dev);
+	if (self->snap > 0)
+		close(self->snap);
+	EXPECT_EQ(0, wsr_knob_restore(&self->knob));
+}
+
+/* Touch page @p, compare it with the file; the disk bytes read meanwhile. */
+static uint64_t around_touch(struct __test_metadata *_metadata,
+			     const char *mem, int snap, uint64_t p)
+{
+	uint64_t s0, s1;
+
+	EXPECT_EQ(0, wsr_disk_sectors_read(&s0));
+	EXPECT_TRUE(wsr_page_equal(mem + p * WSR_PAGE, snap,
+				   AROUND_OFF + p * WSR_PAGE))
+		TH_LOG("page %llu differs", (unsigned long long)p);
+	EXPECT_EQ(0, wsr_disk_sectors_read(&s1));
+	return (s1 - s0) * 512;
+}
+
+TEST_F_TIMEOUT(around, neighbours_come_from_cache, 120)
+{
+	const uint64_t mid = 500, lo = mid - AROUND_WIN / 2;
+	struct wsr_stats st0, st1, st2;
+	uint64_t disk, p;
+	long maj0, maj1;
+
+	maj0 = wsr_majflt();
+	disk = around_touch(_metadata, self->mem, self->snap, mid);
+	maj1 = wsr_majflt();
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st0));
+	TH_LOG("fault at %llu: disk %llu, bytes_read %llu, bytes_around %llu",
+	       (unsigned long long)mid, (unsigned long long)disk,
+	       (unsigned long long)st0.bytes_read,
+	       (unsigned long long)st0.bytes_around);
+	EXPECT_EQ(1, maj1 - maj0);
+	EXPECT_EQ(1ULL, st0.faults_device);
+	EXPECT_EQ(WSR_PAGE, st0.bytes_read);
+	EXPECT_EQ((AROUND_WIN - 1) * WSR_PAGE, st0.bytes_around);
+	EXPECT_LE(AROUND_WIN * WSR_PAGE, disk);
+	EXPECT_GE(AROUND_WIN * WSR_PAGE + WSR_METADATA_SLACK, disk);
+	/* Exactly the window is cached: [mid - 16, mid + 16). */
+	EXPECT_EQ((long)AROUND_WIN,
+		  wsr_file_resident(self->snap, AROUND_OFF,
+				    AROUND_PAGES * WSR_PAGE, self->vec));
+	EXPECT_EQ(0, self->vec[lo - 1] & 1);
+	EXPECT_EQ(1, self->vec[lo] & 1);
+	EXPECT_EQ(1, self->vec[lo + AROUND_WIN - 1] & 1);
+	EXPECT_EQ(0, self->vec[lo + AROUND_WIN] & 1);
+
+	/* The neighbours: copies, no major fault, no disk read. */
+	maj0 = wsr_majflt();
+	disk = 0;
+	for (p = lo; p < lo + AROUND_WIN; p++)
+		if (p != mid)
+			disk += around_touch(_metadata, self->mem, self->snap,
+					     p);
+	maj1 = wsr_majflt();
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st1));
+	EXPECT_EQ(0, maj1 - maj0);
+	EXPECT_EQ(AROUND_WIN - 1, st1.faults_cache);
+	EXPECT_EQ(1ULL, st1.faults_device);
+	EXPECT_EQ(st0.bytes_read, st1.bytes_read);
+	EXPECT_EQ(st0.bytes_around, st1.bytes_around);
+	EXPECT_GE(WSR_METADATA_SLACK, disk);
+
+	/* Just past the window: a device fault, its window overlaps. */
+	disk = around_touch(_metadata, self->mem, self->snap,
+			    lo + AROUND_WIN);
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st2));
+	EXPECT_EQ(2ULL, st2.faults_device);
+	EXPECT_EQ(2 * WSR_PAGE, st2.bytes_read);
+	/* New window [mid, mid + 32): 16 pages not cached before, minus 1. */
+	EXPECT_EQ(st1.bytes_around + (AROUND_WIN / 2 - 1) * WSR_PAGE,
+		  st2.bytes_around);
+	EXPECT_LE(AROUND_WIN / 2 * WSR_PAGE, disk);
+	EXPECT_GE(AROUND_WIN / 2 * WSR_PAGE + WSR_METADATA_SLACK, disk);
+}
+
+/* The window is clipped to the region: nothing outside it is read. */
+TEST_F_TIMEOUT(around, window_stays_in_region, 120)
+{
+	const uint64_t last = AROUND_PAGES - 1;
+	struct wsr_stats st;
+
+	around_touch(_metadata, self->mem, self->snap, 0);
+	around_touch(_metadata, self->mem, self->snap, last);
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st));
+	EXPECT_EQ(2ULL, st.faults_device);
+	/* [0, 32) and [last - 16, last + 1). */
+	EXPECT_EQ((AROUND_WIN - 1 + AROUND_WIN / 2) * WSR_PAGE,
+		  st.bytes_around);
+	EXPECT_EQ((long)(AROUND_WIN + AROUND_WIN / 2 + 1),
+		  wsr_file_resident(self->snap, AROUND_OFF,
+				    AROUND_PAGES * WSR_PAGE, self->vec));
+	/* Neither the 64 pages after the region nor the 64 before. */
+	EXPECT_EQ(0L, wsr_file_resident(self->snap,
+					AROUND_OFF + AROUND_PAGES * WSR_PAGE,
+					64 * WSR_PAGE, self->vec));
+	EXPECT_EQ(0L, wsr_file_resident(self->snap, AROUND_OFF - 64 * WSR_PAGE,
+					64 * WSR_PAGE, self->vec));
+}
+
+/* read_around_kb 0: a device fault reads its own page only. */
+TEST_F_TIMEOUT(around, off_reads_one_page, 120)
+{
+	struct wsr_stats st;
+	uint64_t disk;
+
+	ASSERT_EQ(0, wsr_knob_override(&self->knob, "read_around_kb", 0));
+	disk = around_touch(_metadata, self->mem, self->snap, 500);
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st));
+	EXPECT_EQ(1ULL, st.faults_device);
+	EXPECT_EQ(0ULL, st.bytes_around);
+	EXPECT_LE(WSR_PAGE, disk);
+	EXPECT_GE(WSR_PAGE + WSR_METADATA_SLACK, disk);
+	EXPECT_EQ(1L, wsr_file_resident(self->snap, AROUND_OFF,
+					AROUND_PAGES * WSR_PAGE, self->vec));
 }
 
 /*

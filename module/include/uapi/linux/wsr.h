@@ -174,6 +174,9 @@ struct wsr_restore {
  * @resident_small:  4 KiB pages in the region
  * @bytes_gap:       bytes restores read across holes between working-set
  *                   pages (see struct wsr_restore), beside @bytes_read
+ * @bytes_around:    bytes device faults read around their page into the
+ *                   snapshot's page cache (read_around_kb), beside
+ *                   @bytes_read
  * @reserved:        zero
  */
 struct wsr_stats {
@@ -192,7 +195,8 @@ struct wsr_stats {
 	__u64 resident_huge;
 	__u64 resident_small;
 	__u64 bytes_gap;
-	__u64 reserved[5];
+	__u64 bytes_around;
+	__u64 reserved[4];
 };
 
 /**
