@@ -133,6 +133,8 @@ struct wsr_async {
  * @flags:        WSR_CREATE_*
  * @file:         the region's own read-only, FMODE_RANDOM file on the
  *                snapshot (reads are exactly the requested pages)
+ * @dio_file:     the same opened O_DIRECT, for restores to read straight
+ *                into region pages; NULL if the filesystem cannot
  * @mapping:      f_mapping of the /dev/wsr file: its VMAs, for zapping
  * @offset:       byte offset of the region in @file
  * @file_pgoff:   @offset in pages
@@ -160,6 +162,7 @@ struct wsr_region {
 	u32 id;
 	u32 flags;
 	struct file *file;
+	struct file *dio_file;
 	struct address_space *mapping;
 	loff_t offset;
 	pgoff_t file_pgoff;
@@ -220,6 +223,7 @@ extern unsigned long wsr_huge_threshold;
 extern unsigned long wsr_read_batch_kb;
 extern unsigned long wsr_read_gap_kb;
 extern unsigned long wsr_read_around_kb;
+extern unsigned long wsr_restore_direct;
 extern unsigned long wsr_async_enabled;
 extern unsigned long wsr_tracker_capacity;
 extern unsigned long wsr_pool_size;
@@ -264,7 +268,8 @@ void wsr_stats_add_around(struct wsr_region *r, u64 bytes);
 
 /* wsr_restore.c */
 int wsr_load_slots(struct wsr_region *r, struct wsr_slot *slots,
-		   unsigned long n, bool emit_runs, struct wsr_load_stats *ls);
+		   unsigned long n, bool emit_runs, bool direct,
+		   struct wsr_load_stats *ls);
 bool wsr_read_around(struct wsr_region *r, pgoff_t index, u64 *bytes);
 int wsr_restore(struct wsr_region *r, struct wsr_restore *arg);
 int wsr_restore_wait(struct wsr_region *r, const struct wsr_wait *arg);

@@ -508,10 +508,11 @@ static int wsr_fault_load(struct wsr_region *r, pgoff_t unit, bool huge,
 		ret = huge ? -EAGAIN : ret;
 		goto out;
 	}
-	if (!huge)
+	/* Not while a background restore reads the neighbours anyway. */
+	if (!huge && !READ_ONCE(r->async_active))
 		read = wsr_read_around(r, unit, &around);
 	/* Small units are accounted by the wsr_fault event, huge by runs. */
-	ret = wsr_load_slots(r, slots, n, huge, &ls);
+	ret = wsr_load_slots(r, slots, n, huge, false, &ls);
 	if (ret) {
 		wsr_unit_abort(r, unit, huge, slots[0].page, false);
 		goto out;
@@ -678,6 +679,20 @@ out:
 	return f;
 }
 
+/*
+ * The same file opened O_DIRECT, for restores: no page-cache copy of what
+ * goes into the region anyway.  NULL where the filesystem has no direct
+ * I/O; restores then read through the page cache.
+ */
+static struct file *wsr_open_direct(struct file *f)
+{
+	struct file *d = dentry_open(&f->f_path,
+				     O_RDONLY | O_LARGEFILE | O_DIRECT,
+				     f->f_cred);
+
+	return IS_ERR(d) ? NULL : d;
+}
+
 static void wsr_region_free(struct wsr_region *r)
 {
 	kvfree(r->busy);
@@ -741,6 +756,7 @@ int wsr_region_create(const struct wsr_create *arg,
 	r->id = ret;
 
 	r->file = f;
+	r->dio_file = wsr_open_direct(f);
 	r->mapping = mapping;
 	r->flags = arg->flags;
 	r->offset = arg->offset;
@@ -771,6 +787,8 @@ int wsr_region_create(const struct wsr_create *arg,
 
 err_ida:
 	ida_free(&wsr_region_ida, r->id);
+	if (r->dio_file)
+		fput(r->dio_file);
 err_fput:
 	fput(f);
 err_free:
@@ -808,6 +826,8 @@ void wsr_region_destroy(struct wsr_region *r)
 			cond_resched();
 	}
 	wsr_tracker_free(r);
+	if (r->dio_file)
+		fput(r->dio_file);
 	fput(r->file);
 	ida_free(&wsr_region_ida, r->id);
 	mutex_destroy(&r->mutex);

@@ -10,15 +10,18 @@
  * copies every page that is uptodate in the snapshot's page cache (and never
  * reads it), and reads the others in sorted runs, each run split into
  * requests of at most read_batch_kb, with vfs_iter_read() straight into the
- * region pages.  The region's file has FMODE_RANDOM, so a request reads
- * exactly its range and no readahead beyond it.
+ * region pages.  Restores read with direct I/O (restore_direct): the data
+ * goes into the region anyway, so a page-cache copy would cost a copy and
+ * twice the memory.  Faults read through the page cache; the region's file
+ * has FMODE_RANDOM, so a request reads exactly its range and no readahead
+ * beyond it.
  *
  * Working sets are sparse: most of their pages lie a few pages apart, and a
  * request per contiguous run would cost a device round trip per page or
  * two.  So a run also spans holes of up to read_gap_kb between pages that
  * are not in the page cache: one request reads the whole range, the hole
- * pages into a scratch page.  They stay in the snapshot's page cache, where
- * a later fault on them finds them.  Hole pages are not loaded pages: they
+ * pages into a scratch page (read through the page cache, they stay there
+ * for later faults).  Hole pages are not loaded pages: they
  * are counted in bytes_gap, apart from from_device, pages_device and
  * bytes_read, and a wsr_restore_run event is emitted per contiguous piece.
  * A run never spans a page the load copies from the page cache.
@@ -70,12 +73,43 @@ static void wsr_run_done(struct wsr_region *r, bool emit, pgoff_t index,
 }
 
 /*
+ * Fill @nr bvecs from @pos of the region's file, with direct I/O first
+ * when @direct.  The direct read must not wait for the inode lock: a
+ * writer of the snapshot may hold it while it faults on this region, on a
+ * unit this load owns.  So it is RWF_NOWAIT, and whatever it did not read
+ * (-EAGAIN, a short read, no direct I/O) is read through the page cache,
+ * which takes no inode lock.
+ */
+static int wsr_read_bvec(struct wsr_region *r, bool direct,
+			 struct bio_vec *bv, unsigned long nr, loff_t pos)
+{
+	size_t len = nr << PAGE_SHIFT, done = 0;
+	struct iov_iter iter;
+	ssize_t ret;
+
+	if (direct) {
+		iov_iter_bvec(&iter, ITER_DEST, bv, nr, len);
+		ret = vfs_iter_read(r->dio_file, &iter, &pos, RWF_NOWAIT);
+		if (ret == len)
+			return 0;
+		if (ret > 0)
+			done = ret;
+	}
+	iov_iter_bvec(&iter, ITER_DEST, bv, nr, len);
+	iov_iter_advance(&iter, done);
+	ret = vfs_iter_read(r->file, &iter, &pos, 0);
+	if (ret < 0)
+		return ret;
+	return done + ret == len ? 0 : -EIO;	/* the file shrank */
+}
+
+/*
  * Read @n sorted slots from the device in requests of at most
  * read_batch_kb, the holes between them into @gap (NULL: no holes).
  */
-static int wsr_read_run(struct wsr_region *r, struct wsr_slot *s,
-			unsigned long n, struct bio_vec *bv, struct page *gap,
-			bool emit, struct wsr_load_stats *ls)
+static int wsr_read_run(struct wsr_region *r, bool direct,
+			struct wsr_slot *s, unsigned long n, struct bio_vec *bv,
+			struct page *gap, bool emit, struct wsr_load_stats *ls)
 {
 	unsigned long batch = wsr_batch_pages();
 
@@ -83,10 +117,8 @@ static int wsr_read_run(struct wsr_region *r, struct wsr_slot *s,
 		pgoff_t first = s[0].index;
 		loff_t pos = r->offset + ((loff_t)first << PAGE_SHIFT);
 		unsigned long k = 1, span, i, p;
-		struct iov_iter iter;
 		u64 t0 = ktime_get_ns();
-		size_t len;
-		ssize_t ret;
+		int ret;
 
 		while (k < n && s[k].index - first < batch)
 			k++;
@@ -99,13 +131,9 @@ static int wsr_read_run(struct wsr_region *r, struct wsr_slot *s,
 			bv[p].bv_len = PAGE_SIZE;
 			bv[p].bv_offset = 0;
 		}
-		len = span << PAGE_SHIFT;
-		iov_iter_bvec(&iter, ITER_DEST, bv, span, len);
-		ret = vfs_iter_read(r->file, &iter, &pos, 0);
-		if (ret < 0)
+		ret = wsr_read_bvec(r, direct, bv, span, pos);
+		if (ret)
 			return ret;
-		if (ret != len)
-			return -EIO;	/* the file shrank under us */
 		ls->device += k;
 		ls->bytes += (u64)k << PAGE_SHIFT;
 		ls->gap += (u64)(span - k) << PAGE_SHIFT;
@@ -134,6 +162,9 @@ static int wsr_read_run(struct wsr_region *r, struct wsr_slot *s,
  * @emit_runs: account the pages (and holes read) in the region's
  *             counters and emit one wsr_restore_run event per contiguous
  *             run of one source
+ * @direct:    read with direct I/O where the region can (restores: never
+ *             under mmap_lock, which ranks below the inode lock that
+ *             direct I/O takes)
  * @ls:        (out) added to: what the load did
  *
  * Return: 0, or -errno of a failed read (-EIO when the file is too short).
@@ -141,7 +172,8 @@ static int wsr_read_run(struct wsr_region *r, struct wsr_slot *s,
  * Context: process context, may sleep, no wsr lock held.
  */
 int wsr_load_slots(struct wsr_region *r, struct wsr_slot *slots,
-		   unsigned long n, bool emit_runs, struct wsr_load_stats *ls)
+		   unsigned long n, bool emit_runs, bool direct,
+		   struct wsr_load_stats *ls)
 {
 	struct address_space *mapping = r->file->f_mapping;
 	unsigned long i, run = 0, batch = wsr_batch_pages();
@@ -151,6 +183,7 @@ int wsr_load_slots(struct wsr_region *r, struct wsr_slot *slots,
 	u64 t0 = 0;
 	int ret = 0;
 
+	direct = direct && r->dio_file && READ_ONCE(wsr_restore_direct);
 	if (n > 1) {
 		sort(slots, n, sizeof(*slots), wsr_slot_cmp, NULL);
 		span = slots[n - 1].index - slots[0].index + 1;
@@ -197,8 +230,8 @@ int wsr_load_slots(struct wsr_region *r, struct wsr_slot *slots,
 				(slots[i].src == WSR_SRC_DEVICE ?
 				 maxgap + 1 : 1))) {
 			if (slots[run].src == WSR_SRC_DEVICE) {
-				ret = wsr_read_run(r, &slots[run], i - run, bv,
-						   gap, emit_runs, ls);
+				ret = wsr_read_run(r, direct, &slots[run], i - run,
+						   bv, gap, emit_runs, ls);
 				if (ret)
 					goto out;
 			} else {
@@ -216,7 +249,7 @@ int wsr_load_slots(struct wsr_region *r, struct wsr_slot *slots,
 	}
 	if (n) {
 		if (slots[run].src == WSR_SRC_DEVICE)
-			ret = wsr_read_run(r, &slots[run], n - run, bv,
+			ret = wsr_read_run(r, direct, &slots[run], n - run, bv,
 					   gap, emit_runs, ls);
 		else
 			wsr_run_done(r, emit_runs, slots[run].index, n - run,
@@ -276,7 +309,8 @@ static void wsr_readahead(struct wsr_region *r, pgoff_t start,
  * the neighbours' faults become copies instead of device reads.
  *
  * Return: true when this started the read of @index itself.
- * Context: process context (fault), may sleep.
+ * Context: process context (fault, not under a background restore), may
+ * sleep.
  */
 bool wsr_read_around(struct wsr_region *r, pgoff_t index, u64 *bytes)
 {
@@ -362,7 +396,7 @@ static int wsr_restore_units(struct wsr_region *r, const pgoff_t *units,
 		no++;
 	}
 
-	ret = wsr_load_slots(r, slots, ns, true, ls);
+	ret = wsr_load_slots(r, slots, ns, true, true, ls);
 	if (ret)
 		goto out_abort;
 	for (i = 0; i < no; i++)

@@ -23,6 +23,7 @@ unsigned long wsr_huge_threshold = WSR_CHUNK_PAGES / 2;
 unsigned long wsr_read_batch_kb = 1024;
 unsigned long wsr_read_gap_kb = 128;
 unsigned long wsr_read_around_kb = 128;
+unsigned long wsr_restore_direct = 1;
 unsigned long wsr_async_enabled = 1;
 unsigned long wsr_tracker_capacity = 1UL << 18;
 unsigned long wsr_pool_size = 8;
@@ -83,6 +84,7 @@ WSR_KNOB(huge_threshold, 1, WSR_CHUNK_PAGES);
 WSR_KNOB(read_batch_kb, PAGE_SIZE >> 10, 64 * 1024);
 WSR_KNOB(read_gap_kb, 0, 64 * 1024);
 WSR_KNOB(read_around_kb, 0, 2048);
+WSR_KNOB(restore_direct, 0, 1);
 WSR_KNOB(async_enabled, 0, 1);
 WSR_KNOB(tracker_capacity, 1, 1UL << 26);
 WSR_KNOB(pool_size, 0, 4096);
@@ -127,6 +129,7 @@ static struct attribute *wsr_attrs[] = {
 	&wsr_knob_read_batch_kb.attr.attr,
 	&wsr_knob_read_gap_kb.attr.attr,
 	&wsr_knob_read_around_kb.attr.attr,
+	&wsr_knob_restore_direct.attr.attr,
 	&wsr_knob_async_enabled.attr.attr,
 	&wsr_knob_tracker_capacity.attr.attr,
 	&wsr_knob_pool_size.attr.attr,

@@ -13,7 +13,8 @@
  *  - async mode: WSR_IOC_WAIT, faults while the background load runs;
  *  - a working set recorded by the tracker restores into a new region;
  *  - a sparse working set is read in few requests that span its holes
- *    (read_gap_kb), the holes land in the page cache and are counted apart;
+ *    (read_gap_kb), counted apart; direct reads leave the page cache alone,
+ *    buffered ones leave the holes there for later faults;
  *  - argument validation.
  */
 #define _GNU_SOURCE
@@ -82,7 +83,7 @@ FIXTURE(restore)
 	char *mem;
 	size_t len;
 	struct ws ws;
-	struct wsr_knob_save knobs[4];
+	struct wsr_knob_save knobs[5];
 };
 
 FIXTURE_VARIANT(restore)
@@ -121,7 +122,8 @@ FIXTURE_SETUP(restore)
 	 * Pin the policy the expectations rely on: 2 MiB folios on, a chunk
 	 * is dense from half its pages (the working set's chunks have 512
 	 * or at most 6), one read request may cover a whole chunk and span
-	 * holes of up to 32 pages (the working set's holes are all larger).
+	 * holes of up to 32 pages (the working set's holes are all larger),
+	 * direct reads.
 	 */
 	ASSERT_EQ(0, wsr_knob_override(&self->knobs[0], "huge_enabled", 1));
 	ASSERT_EQ(0, wsr_knob_override(&self->knobs[1], "huge_threshold",
@@ -130,6 +132,7 @@ FIXTURE_SETUP(restore)
 				       4096));
 	ASSERT_EQ(0, wsr_knob_override(&self->knobs[3], "read_gap_kb",
 				       32 * WSR_PAGE / 1024));
+	ASSERT_EQ(0, wsr_knob_override(&self->knobs[4], "restore_direct", 1));
 	ASSERT_EQ(0, wsr_drop_file_cache(self->snap));
 }
 
@@ -146,6 +149,7 @@ FIXTURE_TEARDOWN(restore)
 	EXPECT_EQ(0, wsr_knob_restore(&self->knobs[1]));
 	EXPECT_EQ(0, wsr_knob_restore(&self->knobs[2]));
 	EXPECT_EQ(0, wsr_knob_restore(&self->knobs[3]));
+	EXPECT_EQ(0, wsr_knob_restore(&self->knobs[4]));
 }
 
 /* CREATE + mmap of the standard 16 MiB region. */
@@ -659,17 +663,15 @@ static int gap_restore(int dev, int snap, uint32_t flags, char **mem,
 /*
  * Holes of 3 pages are spanned: two requests (the 64 pages, the far page)
  * instead of 65.  The holes are read once, counted in bytes_gap and not in
- * bytes_read, and are in the page cache afterwards: touching one is a
- * minor fault served from there.
+ * bytes_read.  Direct reads leave the page cache as it was (empty).
  */
 TEST_F_TIMEOUT(restore, gap_merge_spans_holes, 150)
 {
 	unsigned char *vec = malloc(REGION_PAGES);
-	uint64_t pages[GAP_N + 1], n = gap_ws(pages), disk, hole;
-	struct wsr_stats st0, st1;
+	uint64_t pages[GAP_N + 1], n = gap_ws(pages), disk;
 	struct wsr_restore r;
+	struct wsr_stats st;
 	struct ws ws = { pages, n };
-	long maj0, maj1;
 
 	ASSERT_NE(NULL, vec);
 	ASSERT_EQ(0, gap_restore(self->dev, self->snap, variant->flags,
@@ -684,11 +686,41 @@ TEST_F_TIMEOUT(restore, gap_merge_spans_holes, 150)
 	EXPECT_LE(r.bytes_read + r.bytes_gap, disk);
 	EXPECT_GE(r.bytes_read + r.bytes_gap + METADATA_SLACK, disk);
 
-	ASSERT_EQ(0, wsr_get_stats(self->dev, &st0));
-	EXPECT_EQ(n, st0.pages_device);
-	EXPECT_EQ(r.bytes_read, st0.bytes_read);
-	EXPECT_EQ(r.bytes_gap, st0.bytes_gap);
-	EXPECT_EQ(n, st0.resident_small);
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st));
+	EXPECT_EQ(n, st.pages_device);
+	EXPECT_EQ(r.bytes_read, st.bytes_read);
+	EXPECT_EQ(r.bytes_gap, st.bytes_gap);
+	EXPECT_EQ(n, st.resident_small);
+	EXPECT_EQ(0L, wsr_file_resident(self->snap, REGION_OFF, REGION_LEN,
+					vec));
+	EXPECT_EQ(0ULL, touch_and_check(self->mem, self->snap, &ws));
+	free(vec);
+}
+
+/*
+ * restore_direct 0: the same requests through the page cache, where the
+ * spanned range stays: touching a hole page is a minor fault served from
+ * there, with no read.
+ */
+TEST_F_TIMEOUT(restore, gap_merge_buffered_caches_holes, 150)
+{
+	unsigned char *vec = malloc(REGION_PAGES);
+	uint64_t pages[GAP_N + 1], n = gap_ws(pages), disk, hole;
+	struct wsr_stats st0, st1;
+	struct wsr_restore r;
+	struct ws ws = { pages, n };
+	long maj0, maj1;
+
+	ASSERT_NE(NULL, vec);
+	ASSERT_EQ(0, wsr_knob_override(&self->knobs[4], "restore_direct", 0));
+	ASSERT_EQ(0, gap_restore(self->dev, self->snap, variant->flags,
+				 &self->mem, &r, &disk));
+	log_restore(_metadata, "buffered gap restore", &r);
+	EXPECT_EQ(n, r.from_device);
+	EXPECT_EQ(GAP_HOLES * WSR_PAGE, r.bytes_gap);
+	EXPECT_EQ(2ULL, r.runs);
+	EXPECT_LE(r.bytes_read + r.bytes_gap, disk);
+	EXPECT_GE(r.bytes_read + r.bytes_gap + METADATA_SLACK, disk);
 	/* The page cache holds the spanned range and the far page, only. */
 	EXPECT_EQ((long)(GAP_SPAN + 1),
 		  wsr_file_resident(self->snap, REGION_OFF, REGION_LEN, vec));
@@ -696,6 +728,7 @@ TEST_F_TIMEOUT(restore, gap_merge_spans_holes, 150)
 	EXPECT_EQ(0, vec[GAP_FIRST + GAP_SPAN] & 1);
 
 	EXPECT_EQ(0ULL, touch_and_check(self->mem, self->snap, &ws));
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st0));
 	hole = GAP_FIRST + GAP_STRIDE * 10 + 2;
 	maj0 = wsr_majflt();
 	EXPECT_TRUE(wsr_page_equal(self->mem + hole * WSR_PAGE, self->snap,
@@ -703,10 +736,10 @@ TEST_F_TIMEOUT(restore, gap_merge_spans_holes, 150)
 	maj1 = wsr_majflt();
 	ASSERT_EQ(0, wsr_get_stats(self->dev, &st1));
 	EXPECT_EQ(0, maj1 - maj0);
-	EXPECT_EQ(1ULL, st1.faults_cache);
+	EXPECT_EQ(st0.faults_cache + 1, st1.faults_cache);
 	EXPECT_EQ(0ULL, st1.faults_device);
 	EXPECT_EQ(st0.bytes_read, st1.bytes_read);
-	EXPECT_EQ(st0.bytes_gap, st1.bytes_gap);
+	EXPECT_EQ(st0.bytes_around, st1.bytes_around);
 	free(vec);
 }
 
@@ -730,8 +763,9 @@ TEST_F_TIMEOUT(restore, gap_zero_reads_pages_only, 150)
 	EXPECT_GE(r.bytes_read + METADATA_SLACK, disk);
 	ASSERT_EQ(0, wsr_get_stats(self->dev, &st));
 	EXPECT_EQ(0ULL, st.bytes_gap);
-	EXPECT_EQ((long)(GAP_N + 1),
-		  wsr_file_resident(self->snap, REGION_OFF, REGION_LEN, vec));
+	/* Direct reads: nothing of it in the page cache. */
+	EXPECT_EQ(0L, wsr_file_resident(self->snap, REGION_OFF, REGION_LEN,
+					vec));
 	free(vec);
 }
 
@@ -790,6 +824,9 @@ TEST_F(restore, knobs_reject_bad_values)
 		{ "read_batch_kb", "0\n" },
 		{ "read_batch_kb", "10\n" },
 		{ "read_batch_kb", "65540\n" },
+		{ "restore_direct", "2\n" },
+		{ "read_around_kb", "2052\n" },
+		{ "read_around_kb", "6\n" },
 	};
 	uint64_t before, after;
 	char path[128];

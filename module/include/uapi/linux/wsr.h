@@ -135,8 +135,8 @@ struct wsr_get_ws {
  * @runs:        (out) sorted, merged read requests issued
  * @present:     (out) pages already in the region, left alone
  * @bytes_gap:   (out) bytes of the holes between working-set pages that
- *               merged requests read across (into the snapshot's page
- *               cache, not the region); not part of @bytes_read
+ *               merged requests read across (not into the region); not
+ *               part of @bytes_read
  * @reserved:    (in) must be zero
  *
  * In async mode the counters are those of the work done before the call
