@@ -29,8 +29,11 @@
  * WSR_IOC_RESTORE takes a working set in first-touch order.  Synchronous:
  * every unit (2 MiB chunk or 4 KiB page) of the working set is claimed and
  * then loaded at once, giving the longest sorted runs.  Asynchronous: a work
- * item loads the units in working-set order, read_batch_kb at a time, while
- * the VMM runs; a fault on a unit the worker has claimed waits for it, a
+ * item loads the first read_batch_kb of units in working-set order (what
+ * the guest touches first), then the rest in index order, read_batch_kb at
+ * a time, while the VMM runs: sorted steps give long runs whose holes never
+ * hold a later step's page.  A fault on a unit the worker has claimed waits
+ * for it, a
  * fault on a unit not yet reached claims and loads it itself, and the
  * worker then finds it loaded and skips it.  No page is read twice.
  */
@@ -412,6 +415,14 @@ out_free:
 	return ret;
 }
 
+static int wsr_unit_cmp(const void *a, const void *b)
+{
+	pgoff_t x = *(const pgoff_t *)a & ~WSR_UNIT_HUGE;
+	pgoff_t y = *(const pgoff_t *)b & ~WSR_UNIT_HUGE;
+
+	return x < y ? -1 : x > y;
+}
+
 /**
  * wsr_restore_work() - background part of an asynchronous restore
  * @work: wsr_async.work of a region
@@ -437,6 +448,10 @@ void wsr_restore_work(struct work_struct *work)
 		}
 		ret = wsr_restore_units(r, a->units + a->pos, k, ws_per_chunk,
 					&ls, &present);
+		/* The head is loaded: the rest in index order. */
+		if (!a->pos && k < a->nunits)
+			sort(a->units + k, a->nunits - k, sizeof(*a->units),
+			     wsr_unit_cmp, NULL);
 		a->pos += k;
 		spin_lock(&r->lock);
 		a->pending -= min_t(u64, a->pending, pages);
