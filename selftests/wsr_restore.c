@@ -12,6 +12,7 @@
  *  - a chunk the working set covers densely is a 2 MiB folio mapped by PMD;
  *  - async mode: WSR_IOC_WAIT, faults while the background load runs;
  *  - a working set recorded by the tracker restores into a new region;
+ *  - a direct restore never waits for the snapshot's inode lock;
  *  - a sparse working set is read in few requests that span its holes
  *    (read_gap_kb), counted apart; direct reads leave the page cache alone,
  *    buffered ones leave the holes there for later faults;
@@ -24,9 +25,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/userfaultfd.h>
 #include <linux/wsr.h>
 
 #include "wsr_harness.h"
@@ -805,6 +810,118 @@ TEST_F_TIMEOUT(restore, gap_merge_stops_at_cached_page, 150)
 	EXPECT_GE(want + METADATA_SLACK, disk);
 	EXPECT_EQ(0ULL, touch_and_check(self->mem, self->snap,
 					&(struct ws){ pages, n }));
+}
+
+/*
+ * The direct read of a restore must not sleep on the snapshot's inode
+ * lock: a writer of the snapshot holds it while it faults its source
+ * buffer in, and that fault may wait for a unit the restore owns.  Hold
+ * the lock with a write(2) whose buffer is a userfaultfd page nobody
+ * serves yet; the restore must still complete (through the page cache),
+ * read every page once and load the right bytes.
+ */
+#define LOCKED_FILE	"/data/wsr-locked-snapshot"
+#define LOCKED_LEN	(4ULL << 20)
+
+struct locked_writer {
+	int fd;
+	void *buf;
+	ssize_t ret;
+};
+
+static void *locked_write(void *arg)
+{
+	struct locked_writer *w = arg;
+
+	/* Past the region: whatever lands there is not restored. */
+	w->ret = pwrite(w->fd, w->buf, WSR_PAGE, LOCKED_LEN - WSR_PAGE);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(restore, direct_read_skips_held_inode_lock, 120)
+{
+	uint64_t pages[64], n = ARRAY_SIZE(pages), s0, s1, i;
+	struct uffdio_register reg = { 0 };
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_copy copy = { 0 };
+	struct locked_writer w = { -1, NULL, 0 };
+	struct uffd_msg msg;
+	struct wsr_restore r;
+	struct pollfd pfd;
+	pthread_t th;
+	char *buf;
+	int uffd;
+
+	for (i = 0; i < n; i++)
+		pages[i] = 4 * i;
+	/* A private snapshot copy: the write below goes to it. */
+	buf = malloc(LOCKED_LEN);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, wsr_pread_full(self->snap, buf, LOCKED_LEN, REGION_OFF));
+	w.fd = open(LOCKED_FILE, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, w.fd);
+	ASSERT_EQ((ssize_t)LOCKED_LEN, pwrite(w.fd, buf, LOCKED_LEN, 0));
+	ASSERT_EQ(0, fsync(w.fd));
+	ASSERT_EQ(0, wsr_drop_file_cache(w.fd));
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (uffd < 0) {
+		close(w.fd);
+		unlink(LOCKED_FILE);
+		free(buf);
+		SKIP(return, "no userfaultfd: %s", strerror(errno));
+	}
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	w.buf = mmap(NULL, WSR_PAGE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, w.buf);
+	reg.range.start = (uintptr_t)w.buf;
+	reg.range.len = WSR_PAGE;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+	/* The writer takes the inode lock and blocks on its buffer. */
+	ASSERT_EQ(0, pthread_create(&th, NULL, locked_write, &w));
+	pfd.fd = uffd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(1, poll(&pfd, 1, 10000));
+	ASSERT_EQ((ssize_t)sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+
+	ASSERT_EQ(0, wsr_create(self->dev, w.fd, variant->flags, 0,
+				LOCKED_LEN / 2));
+	self->mem = mmap(NULL, LOCKED_LEN / 2, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, self->dev, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+	self->len = LOCKED_LEN / 2;
+	ASSERT_EQ(0, wsr_disk_sectors_read(&s0));
+	ASSERT_EQ(0, wsr_restore(self->dev, pages, n, 0, &r));
+	ASSERT_EQ(0, wsr_disk_sectors_read(&s1));
+	log_restore(_metadata, "restore beside a held inode lock", &r);
+	EXPECT_EQ(n, r.from_device);
+	EXPECT_LE(r.bytes_read + r.bytes_gap, (s1 - s0) * 512);
+	EXPECT_GE(r.bytes_read + r.bytes_gap + METADATA_SLACK,
+		  (s1 - s0) * 512);
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(0, memcmp(self->mem + pages[i] * WSR_PAGE,
+				    buf + pages[i] * WSR_PAGE, WSR_PAGE))
+			TH_LOG("page %llu differs",
+			       (unsigned long long)pages[i]);
+	}
+
+	/* Let the writer go. */
+	memset(buf, 0, WSR_PAGE);
+	copy.dst = (uintptr_t)w.buf;
+	copy.src = (uintptr_t)buf;
+	copy.len = WSR_PAGE;
+	EXPECT_EQ(0, ioctl(uffd, UFFDIO_COPY, &copy));
+	EXPECT_EQ(0, pthread_join(th, NULL));
+	EXPECT_EQ((ssize_t)WSR_PAGE, w.ret);
+	munmap(w.buf, WSR_PAGE);
+	close(uffd);
+	close(w.fd);
+	unlink(LOCKED_FILE);
+	free(buf);
 }
 
 /*
