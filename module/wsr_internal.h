@@ -108,11 +108,13 @@ struct wsr_tracker {
  * @cache:   pages copied from the page cache by the worker
  * @device:  pages read from the device by the worker
  * @bytes:   bytes read by the worker
+ * @ws:      bitmap of the 4 KiB units among @units, for faults to tell
  *
  * @units and @nunits are set by the ioctl before the work is queued and
  * freed by the worker; @pos and the counters are only touched by the
- * worker.  @pending is protected by wsr_region.lock; wsr_region.async_active
- * tells whether the work is queued or running.
+ * worker.  @pending and @ws are protected by wsr_region.lock (the worker
+ * frees @ws); wsr_region.async_active tells whether the work is queued or
+ * running.
  */
 struct wsr_async {
 	struct work_struct work;
@@ -125,6 +127,7 @@ struct wsr_async {
 	u64 cache;
 	u64 device;
 	u64 bytes;
+	unsigned long *ws;
 };
 
 /**
@@ -271,6 +274,7 @@ int wsr_load_slots(struct wsr_region *r, struct wsr_slot *slots,
 		   unsigned long n, bool emit_runs, bool direct,
 		   struct wsr_load_stats *ls);
 bool wsr_read_around(struct wsr_region *r, pgoff_t index, u64 *bytes);
+bool wsr_restore_will_load(struct wsr_region *r, pgoff_t index);
 int wsr_restore(struct wsr_region *r, struct wsr_restore *arg);
 int wsr_restore_wait(struct wsr_region *r, const struct wsr_wait *arg);
 void wsr_restore_stop(struct wsr_region *r);

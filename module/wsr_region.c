@@ -508,8 +508,8 @@ static int wsr_fault_load(struct wsr_region *r, pgoff_t unit, bool huge,
 		ret = huge ? -EAGAIN : ret;
 		goto out;
 	}
-	/* Not while a background restore reads the neighbours anyway. */
-	if (!huge && !READ_ONCE(r->async_active))
+	/* A background restore reads a working-set page's neighbours. */
+	if (!huge && !wsr_restore_will_load(r, unit))
 		read = wsr_read_around(r, unit, &around);
 	/* Small units are accounted by the wsr_fault event, huge by runs. */
 	ret = wsr_load_slots(r, slots, n, huge, false, &ls);

@@ -312,8 +312,8 @@ static void wsr_readahead(struct wsr_region *r, pgoff_t start,
  * the neighbours' faults become copies instead of device reads.
  *
  * Return: true when this started the read of @index itself.
- * Context: process context (fault, not under a background restore), may
- * sleep.
+ * Context: process context (fault, for a page no background restore will
+ * load), may sleep.
  */
 bool wsr_read_around(struct wsr_region *r, pgoff_t index, u64 *bytes)
 {
@@ -436,6 +436,7 @@ void wsr_restore_work(struct work_struct *work)
 	const u16 *ws_per_chunk = (const u16 *)(a->units + a->nunits);
 	unsigned long batch = wsr_batch_pages();
 	struct wsr_load_stats ls = {};
+	unsigned long *ws;
 	u64 present = 0;
 	int ret = 0;
 
@@ -471,8 +472,33 @@ void wsr_restore_work(struct work_struct *work)
 	spin_lock(&r->lock);
 	a->pending = 0;
 	r->async_active = false;
+	ws = a->ws;
+	a->ws = NULL;
 	spin_unlock(&r->lock);
+	kvfree(ws);
 	wake_up_all(&r->wq);
+}
+
+/**
+ * wsr_restore_will_load() - is a page a background restore still loads?
+ * @r:     region
+ * @index: a 4 KiB page
+ *
+ * A fault uses it to leave the neighbours of a working-set page to the
+ * restore instead of reading them around.
+ *
+ * Return: true while a background restore runs whose working set has
+ * @index as a 4 KiB unit.
+ * Context: any, takes wsr_region.lock.
+ */
+bool wsr_restore_will_load(struct wsr_region *r, pgoff_t index)
+{
+	bool ret;
+
+	spin_lock(&r->lock);
+	ret = r->async_active && r->async.ws && test_bit(index, r->async.ws);
+	spin_unlock(&r->lock);
+	return ret;
 }
 
 /**
@@ -622,6 +648,11 @@ int wsr_restore(struct wsr_region *r, struct wsr_restore *arg)
 		memmove(order + nu, ws_per_chunk, r->nchunks * sizeof(u16));
 		for (i = 0; i < nu; i++)
 			pages += wsr_unit_pages(order[i]);
+		/* Its 4 KiB units, for faults (wsr_restore_will_load()). */
+		bitmap_zero(seen, r->npages);
+		for (i = 0; i < nu; i++)
+			if (!(order[i] & WSR_UNIT_HUGE))
+				__set_bit(order[i], seen);
 		r->async.units = order;
 		r->async.nunits = nu;
 		r->async.pos = 0;
@@ -629,10 +660,12 @@ int wsr_restore(struct wsr_region *r, struct wsr_restore *arg)
 		r->async.start = t0;
 		spin_lock(&r->lock);
 		r->async.pending = pages;
+		r->async.ws = seen;
 		r->async_active = true;
 		spin_unlock(&r->lock);
 		queue_work(wsr_wq, &r->async.work);
-		order = NULL;	/* the worker frees it */
+		order = NULL;	/* the worker frees them */
+		seen = NULL;
 		goto out_free;
 	}
 

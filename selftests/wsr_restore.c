@@ -88,7 +88,7 @@ FIXTURE(restore)
 	char *mem;
 	size_t len;
 	struct ws ws;
-	struct wsr_knob_save knobs[5];
+	struct wsr_knob_save knobs[6];
 };
 
 FIXTURE_VARIANT(restore)
@@ -155,6 +155,7 @@ FIXTURE_TEARDOWN(restore)
 	EXPECT_EQ(0, wsr_knob_restore(&self->knobs[2]));
 	EXPECT_EQ(0, wsr_knob_restore(&self->knobs[3]));
 	EXPECT_EQ(0, wsr_knob_restore(&self->knobs[4]));
+	EXPECT_EQ(0, wsr_knob_restore(&self->knobs[5]));
 }
 
 /* CREATE + mmap of the standard 16 MiB region. */
@@ -551,6 +552,46 @@ TEST_F_TIMEOUT(restore, async_faults_race_loader, 150)
 	EXPECT_EQ(-1, wsr_cmp_file(self->mem, self->snap, REGION_OFF,
 				   REGION_LEN));
 	free(all);
+}
+
+/*
+ * During a background restore, a fault outside the working set still
+ * reads around its page (the restore will not load the neighbours), so
+ * that guests running off their recorded set are not left to 4 KiB reads.
+ */
+TEST_F_TIMEOUT(restore, async_fault_outside_ws_reads_around, 150)
+{
+	const uint64_t n = 2048, outside = 3000, win = 32;
+	uint64_t *ws = malloc(n * sizeof(uint64_t)), i, pending;
+	struct wsr_restore r;
+	struct wsr_stats st;
+
+	if (!(self->api.features & WSR_FEATURE_ASYNC))
+		SKIP(return, "module lacks WSR_FEATURE_ASYNC");
+	ASSERT_NE(NULL, ws);
+	ASSERT_EQ(0, wsr_knob_override(&self->knobs[5], "read_around_kb",
+				       win * WSR_PAGE / 1024));
+	for (i = 0; i < n; i++)
+		ws[i] = n - 1 - i;
+	ASSERT_EQ(0, make_region(self->dev, self->snap, variant->flags,
+				 &self->mem));
+	ASSERT_EQ(0, wsr_restore(self->dev, ws, n, WSR_RESTORE_ASYNC, &r));
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st));
+	pending = st.restore_pending;
+	EXPECT_TRUE(wsr_page_equal(self->mem + outside * WSR_PAGE, self->snap,
+				   REGION_OFF + outside * WSR_PAGE));
+	ASSERT_EQ(0, wsr_wait(self->dev, 0));
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st));
+	TH_LOG("fault at %llu with %llu pages pending: bytes_around %llu",
+	       (unsigned long long)outside, (unsigned long long)pending,
+	       (unsigned long long)st.bytes_around);
+	/* The restore read directly: the whole window was missing. */
+	EXPECT_EQ((win - 1) * WSR_PAGE, st.bytes_around);
+	EXPECT_EQ(1ULL, st.faults_device);
+	EXPECT_EQ(n + 1, st.pages_cache + st.pages_device);
+	EXPECT_EQ(-1, wsr_cmp_file(self->mem, self->snap, REGION_OFF,
+				   n * WSR_PAGE));
+	free(ws);
 }
 
 /*
