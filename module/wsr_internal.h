@@ -264,6 +264,9 @@ void wsr_unit_abort(struct wsr_region *r, pgoff_t unit, bool huge,
 void wsr_region_unmap(struct wsr_region *r);
 void wsr_region_decide_ws(struct wsr_region *r, const u16 *ws_per_chunk);
 pgoff_t wsr_region_unit_of(struct wsr_region *r, pgoff_t index, bool *huge);
+bool wsr_region_holds(struct wsr_region *r, pgoff_t index);
+void wsr_region_clip_to_missing(struct wsr_region *r, pgoff_t index,
+				pgoff_t *start, pgoff_t *end);
 void wsr_stats_get(struct wsr_region *r, struct wsr_stats *out);
 void wsr_stats_add_pages(struct wsr_region *r, int src, u64 npages);
 void wsr_stats_add_gap(struct wsr_region *r, u64 bytes);

@@ -252,6 +252,65 @@ static bool wsr_region_busy(struct wsr_region *r, pgoff_t index)
 	return busy;
 }
 
+/* Is @index loaded or being loaded?  Caller holds wsr_region.lock. */
+static bool wsr_page_held_locked(struct wsr_region *r, pgoff_t index)
+{
+	struct wsr_chunk *c = &r->chunks[index >> WSR_CHUNK_ORDER];
+
+	if (c->mode == WSR_CHUNK_HUGE)
+		return c->huge || c->huge_busy;
+	if (c->mode == WSR_CHUNK_SMALL)
+		return r->small[index] || test_bit(index, r->busy);
+	return false;
+}
+
+/**
+ * wsr_region_holds() - is a page loaded or being loaded?
+ * @r:     region
+ * @index: page
+ *
+ * Return: true when @index is in the region or claimed by a loader.
+ * Context: any, takes wsr_region.lock.
+ */
+bool wsr_region_holds(struct wsr_region *r, pgoff_t index)
+{
+	bool ret;
+
+	spin_lock(&r->lock);
+	ret = wsr_page_held_locked(r, index);
+	spin_unlock(&r->lock);
+	return ret;
+}
+
+/**
+ * wsr_region_clip_to_missing() - shrink a read-around window
+ * @r:     region
+ * @index: the faulting page, inside [*start, *end)
+ * @start: (in/out) first page of the window
+ * @end:   (in/out) end of the window
+ *
+ * Clips the window to the pages on either side of @index that the region
+ * neither holds nor is loading, so that a read-around never reads a page
+ * the region has already (a restore's direct reads leave no page-cache
+ * copy of them).
+ *
+ * Context: any, takes wsr_region.lock.
+ */
+void wsr_region_clip_to_missing(struct wsr_region *r, pgoff_t index,
+				pgoff_t *start, pgoff_t *end)
+{
+	pgoff_t i;
+
+	spin_lock(&r->lock);
+	for (i = index; i > *start && !wsr_page_held_locked(r, i - 1); i--)
+		;
+	*start = i;
+	for (i = index + 1; i < *end && !wsr_page_held_locked(r, i); i++)
+		;
+	*end = i;
+	spin_unlock(&r->lock);
+}
+
 /**
  * wsr_unit_alloc() - allocate the memory of a claimed unit
  * @r:      region

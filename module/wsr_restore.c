@@ -33,9 +33,12 @@
  * the guest touches first), then the rest in index order, read_batch_kb at
  * a time, while the VMM runs: sorted steps give long runs whose holes never
  * hold a later step's page.  A fault on a unit the worker has claimed waits
- * for it, a
- * fault on a unit not yet reached claims and loads it itself, and the
- * worker then finds it loaded and skips it.  No page is read twice.
+ * for it, a fault on a unit not yet reached claims and loads it itself,
+ * and the worker then finds it loaded and skips it.  No working-set page
+ * is read twice.  With WSR_RESTORE_LAZY_CACHE, 4 KiB pages found in the
+ * page cache are not loaded at all: a fault copies each one when touched,
+ * so a working set wider than one run's needs costs nothing for the pages
+ * it does not touch.
  */
 #include <linux/bvec.h>
 #include <linux/fs.h>
@@ -265,6 +268,20 @@ out:
 	return ret;
 }
 
+/* Is page @index of the region uptodate in the snapshot's page cache? */
+static bool wsr_page_cached(struct wsr_region *r, pgoff_t index)
+{
+	struct folio *folio = filemap_get_folio(r->file->f_mapping,
+						r->file_pgoff + index);
+	bool ret;
+
+	if (!folio)
+		return false;
+	ret = folio_test_uptodate(folio) && !folio_test_hwpoison(folio);
+	folio_put(folio);
+	return ret;
+}
+
 /* Pages of [start, end) of the region in the page cache, @skip aside. */
 static unsigned long wsr_cached_pages(struct wsr_region *r, pgoff_t start,
 				      pgoff_t end, pgoff_t skip)
@@ -308,8 +325,9 @@ static void wsr_readahead(struct wsr_region *r, pgoff_t start,
  * neighbouring pages (it walks a structure), which filemap's mmap
  * read-around bets on too.  When @index is not in the snapshot's page
  * cache, start one read of read_around_kb centred on it, clipped to the
- * region, into the page cache: the fault then waits for its own page, and
- * the neighbours' faults become copies instead of device reads.
+ * region and to the pages the region does not hold, into the page cache:
+ * the fault then waits for its own page, and the neighbours' faults become
+ * copies instead of device reads.
  *
  * Return: true when this started the read of @index itself.
  * Context: process context (fault, for a page no background restore will
@@ -332,6 +350,7 @@ bool wsr_read_around(struct wsr_region *r, pgoff_t index, u64 *bytes)
 	}
 	start = index > win / 2 ? index - win / 2 : 0;
 	end = min_t(pgoff_t, start + win, r->npages);
+	wsr_region_clip_to_missing(r, index, &start, &end);
 	before = wsr_cached_pages(r, start, end, index);
 	wsr_readahead(r, start, end - start);
 	after = wsr_cached_pages(r, start, end, index);
@@ -585,6 +604,8 @@ static int wsr_restore_read_ws(struct wsr_region *r, u64 upages, u64 count,
 int wsr_restore(struct wsr_region *r, struct wsr_restore *arg)
 {
 	bool async = arg->flags & WSR_RESTORE_ASYNC;
+	bool lazy = arg->flags & WSR_RESTORE_LAZY_CACHE;
+	u64 left = 0;
 	unsigned long nws = 0, nu = 0, i, *seen = NULL;
 	struct wsr_load_stats ls = {};
 	pgoff_t *order = NULL, *units;
@@ -634,12 +655,21 @@ int wsr_restore(struct wsr_region *r, struct wsr_restore *arg)
 
 		if (huge && __test_and_set_bit(u, seen))
 			continue;
+		/* Lazy: a cached 4 KiB page is copied when it is touched. */
+		if (lazy && !huge && !wsr_region_holds(r, u) &&
+		    wsr_page_cached(r, u)) {
+			left++;
+			continue;
+		}
 		units[nu++] = u | (huge ? WSR_UNIT_HUGE : 0);
+		if (!(i & 255))
+			cond_resched();
 	}
 	atomic64_inc(&wsr_gstats.restores);
 
 	memset(&arg->from_cache, 0, sizeof(*arg) -
 	       offsetof(struct wsr_restore, from_cache));
+	arg->left_cached = left;
 	if (async && nu) {
 		u64 pages = 0;
 

@@ -878,6 +878,34 @@ TEST_F_TIMEOUT(around, window_stays_in_region, 120)
 					64 * WSR_PAGE, self->vec));
 }
 
+/*
+ * The window stops at pages the region holds already: a restore read
+ * 490, 495 and 510 directly (no page-cache copy), and a fault at 500 then
+ * reads [496, 510) only, not those pages again.
+ */
+TEST_F_TIMEOUT(around, window_skips_loaded_pages, 120)
+{
+	const uint64_t ws[] = { 490, 495, 510 };
+	struct wsr_restore r;
+	struct wsr_stats st;
+	uint64_t disk;
+
+	ASSERT_EQ(0, wsr_restore(self->dev, ws, ARRAY_SIZE(ws), 0, &r));
+	ASSERT_EQ((__u64)ARRAY_SIZE(ws), r.from_device);
+	disk = around_touch(_metadata, self->mem, self->snap, 500);
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st));
+	EXPECT_EQ(1ULL, st.faults_device);
+	EXPECT_EQ(13 * WSR_PAGE, st.bytes_around);
+	EXPECT_LE(14 * WSR_PAGE, disk);
+	EXPECT_GE(14 * WSR_PAGE + WSR_METADATA_SLACK, disk);
+	EXPECT_EQ(14L, wsr_file_resident(self->snap, AROUND_OFF,
+					 AROUND_PAGES * WSR_PAGE, self->vec));
+	EXPECT_EQ(0, self->vec[495] & 1);
+	EXPECT_EQ(1, self->vec[496] & 1);
+	EXPECT_EQ(1, self->vec[509] & 1);
+	EXPECT_EQ(0, self->vec[510] & 1);
+}
+
 /* read_around_kb 0: a device fault reads its own page only. */
 TEST_F_TIMEOUT(around, off_reads_one_page, 120)
 {

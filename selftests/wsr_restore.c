@@ -854,6 +854,57 @@ TEST_F_TIMEOUT(restore, gap_merge_stops_at_cached_page, 150)
 }
 
 /*
+ * WSR_RESTORE_LAZY_CACHE: working-set pages the page cache holds are left
+ * there (left_cached) and copied by the fault that touches them; the rest
+ * is read as usual.  Nothing is read twice, nothing copied up front.
+ */
+TEST_F_TIMEOUT(restore, lazy_cache_copies_on_touch, 150)
+{
+	uint64_t pages[GAP_N + 1], n = gap_ws(pages), i;
+	const uint64_t warm = 10;
+	struct ws ws = { pages, n };
+	struct wsr_stats st0, st1;
+	struct wsr_restore r;
+	char buf[WSR_PAGE];
+	long maj0, maj1;
+	int rfd;
+
+	rfd = open(WSR_SNAP, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, rfd);
+	ASSERT_EQ(0, posix_fadvise(rfd, 0, 0, POSIX_FADV_RANDOM));
+	for (i = 0; i < warm; i++)
+		ASSERT_EQ(0, wsr_pread_full(rfd, buf, WSR_PAGE,
+					    REGION_OFF + pages[i] * WSR_PAGE));
+	close(rfd);
+
+	ASSERT_EQ(0, make_region(self->dev, self->snap, variant->flags,
+				 &self->mem));
+	ASSERT_EQ(0, wsr_restore(self->dev, pages, n, WSR_RESTORE_LAZY_CACHE,
+				 &r));
+	log_restore(_metadata, "lazy restore", &r);
+	EXPECT_EQ(warm, r.left_cached);
+	EXPECT_EQ(0ULL, r.from_cache);
+	EXPECT_EQ(n - warm, r.from_device);
+	EXPECT_EQ(0ULL, r.present);
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st0));
+	EXPECT_EQ(0ULL, st0.pages_cache);
+	EXPECT_EQ(n - warm, st0.resident_small);
+
+	/* The comparison's own preads read the disk; the module must not. */
+	maj0 = wsr_majflt();
+	EXPECT_EQ(0ULL, touch_and_check(self->mem, self->snap, &ws));
+	maj1 = wsr_majflt();
+	ASSERT_EQ(0, wsr_get_stats(self->dev, &st1));
+	EXPECT_EQ(0, maj1 - maj0);
+	EXPECT_EQ(warm, st1.faults_cache);
+	EXPECT_EQ(warm, st1.pages_cache);
+	EXPECT_EQ(0ULL, st1.faults_device);
+	EXPECT_EQ(n - warm, st1.faults_present);
+	EXPECT_EQ(st0.bytes_read, st1.bytes_read);
+	EXPECT_EQ(n, st1.resident_small);
+}
+
+/*
  * The direct read of a restore must not sleep on the snapshot's inode
  * lock: a writer of the snapshot holds it while it faults its source
  * buffer in, and that fault may wait for a unit the restore owns.  Hold
@@ -1030,7 +1081,7 @@ TEST_F(restore, validation)
 } while (0)
 
 	RESTORE_FAILS(EINVAL, flags, ~WSR_RESTORE_FLAGS);
-	RESTORE_FAILS(EINVAL, flags, 1U << 1);
+	RESTORE_FAILS(EINVAL, flags, 1U << 2);
 	RESTORE_FAILS(EINVAL, pad, 1);
 	for (i = 0; i < (int)ARRAY_SIZE(r.reserved); i++)
 		RESTORE_FAILS(EINVAL, reserved[i], 1);

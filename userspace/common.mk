@@ -8,6 +8,7 @@ WARNFLAGS := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
 	     -Wstrict-prototypes -Werror
 # libwsr.h includes <linux/wsr.h>; take the project's copy.
 UAPI_INC  := -I$(TOPDIR)/module/include/uapi
+UAPI_H    := $(TOPDIR)/module/include/uapi/linux/wsr.h
 LIB_INC   := -I$(USERSPACE)/lib/include $(UAPI_INC)
 ALL_CFLAGS = -std=gnu11 $(WARNFLAGS) $(LIB_INC) $(CFLAGS) $(EXTRA_CFLAGS)
 

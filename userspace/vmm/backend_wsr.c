@@ -9,6 +9,8 @@
  *  - Restore (--ws WS): WSR_IOC_RESTORE prefaults the working set before
  *    the guest resumes (sync), or starts loading it and returns at once
  *    (--async), the guest's faults waiting only for the pages they need.
+ *    --lazy leaves pages in the page cache to be copied when touched
+ *    (WSR_RESTORE_LAZY_CACHE).
  *
  * The working set is checked against the snapshot identity stored in
  * DIR/state when the snapshot was written, so a restore does no extra
@@ -71,7 +73,8 @@ static int wsrb_setup(struct restore *r)
 		return ret;
 	}
 	ret = wsr_region_restore(p->region, p->ws, WSR_RESTORE_NOCHECK |
-				 (r->async ? WSR_RESTORE_ASYNC : 0), &p->out);
+				 (r->async ? WSR_RESTORE_ASYNC : 0) |
+				 (r->lazy ? WSR_RESTORE_LAZY_CACHE : 0), &p->out);
 	if (ret) {
 		vmm_err("wsr: restore: %s", wsr_strerror(ret));
 		return ret;
@@ -110,6 +113,12 @@ static int wsrb_stop(struct restore *r)
 	if (ret)
 		return ret;
 	r->mem_extra_kb = st.resident_huge * 2048 + st.resident_small * 4;
+	/*
+	 * Holes that merged restore requests read directly are dropped; a
+	 * later fault on one reads it again, which nothing counts per page.
+	 */
+	if (st.bytes_gap)
+		r->read_twice = -1;
 	if (p->restored) {
 		struct wsr_ws_info info;
 
@@ -119,6 +128,8 @@ static int wsrb_stop(struct restore *r)
 		restore_extra(r, "wsr_restore_from_device",
 			      p->out.from_device);
 		restore_extra(r, "wsr_restore_runs", p->out.runs);
+		restore_extra(r, "wsr_restore_left_cached",
+			      p->out.left_cached);
 	}
 	restore_extra(r, "wsr_faults", st.faults);
 	restore_extra(r, "wsr_faults_huge", st.faults_huge);

@@ -5,7 +5,7 @@
  *
  *   wsr-vmm run --payload IMG --mem SIZE --snapshot DIR [--input N]
  *   wsr-vmm restore --snapshot DIR --backend B [--ws F] [--record F]
- *                   [--input N] [--async] [--cold] [--json]
+ *                   [--input N] [--async] [--lazy] [--cold] [--json]
  *   wsr-vmm expect --snapshot DIR --input N
  *   wsr-vmm merge -o OUT IN...
  *   wsr-vmm table [FILE]
@@ -98,7 +98,7 @@ static void usage(FILE *f)
 	      "  wsr-vmm run --payload IMG --mem SIZE --snapshot DIR [--input N]\n"
 	      "  wsr-vmm restore --snapshot DIR --backend file|eager|reap|faasnap|wsr\n"
 	      "                  [--ws FILE] [--record FILE] [--input N] [--async]\n"
-	      "                  [--cold] [--json] [--verbose]\n"
+	      "                  [--lazy] [--cold] [--json] [--verbose]\n"
 	      "  wsr-vmm expect --snapshot DIR --input N\n"
 	      "  wsr-vmm merge -o OUT IN...\n"
 	      "  wsr-vmm table [FILE]\n", f);
@@ -376,7 +376,7 @@ static void print_result(struct restore *r, const struct backend *b,
 	mem_kb = anon_kb + shmem_kb + cached * 4 + r->mem_extra_kb;
 
 	if (json) {
-		printf("{\"payload\":\"%s\",\"backend\":\"%s%s\","
+		printf("{\"payload\":\"%s\",\"backend\":\"%s%s%s\","
 		       "\"input\":%u,\"cache\":\"%s\",\"ok\":%s,"
 		       "\"result\":\"%#" PRIx64 "\",\"expected\":\"%#" PRIx64
 		       "\",\"latency_us\":%.1f,\"setup_us\":%.1f,"
@@ -385,7 +385,8 @@ static void print_result(struct restore *r, const struct backend *b,
 		       ",\"read_twice\":%" PRId64 ",\"rss_anon_kb\":%" PRIu64
 		       ",\"rss_file_kb\":%" PRIu64 ",\"cache_kb\":%" PRIu64
 		       ",\"mem_kb\":%" PRIu64 ",\"mem_size\":%" PRIu64,
-		       r->st.name, b->name, r->async ? "-async" : "", input,
+		       r->st.name, b->name, r->async ? "-async" : "",
+		       r->lazy ? "-lazy" : "", input,
 		       cold ? "cold" : "warm", ok ? "true" : "false", result,
 		       expect, (r->t_done - r->t_start) / 1e3,
 		       (r->t_setup - r->t_start) / 1e3,
@@ -397,9 +398,10 @@ static void print_result(struct restore *r, const struct backend *b,
 			       r->extra[i].val);
 		printf("}\n");
 	} else {
-		printf("%s via %s%s, input %u, %s cache: result %#" PRIx64
+		printf("%s via %s%s%s, input %u, %s cache: result %#" PRIx64
 		       " %s (expected %#" PRIx64 ")\n",
-		       r->st.name, b->name, r->async ? " (async)" : "", input,
+		       r->st.name, b->name, r->async ? " (async)" : "",
+		       r->lazy ? " (lazy)" : "", input,
 		       cold ? "cold" : "warm", result,
 		       ok ? "ok" : "MISMATCH", expect);
 		printf("  restore-to-result %.3f ms (setup %.3f ms, run %.3f ms)\n",
@@ -433,6 +435,7 @@ static int cmd_restore(int argc, char **argv)
 		{ "record", required_argument, NULL, 'r' },
 		{ "input", required_argument, NULL, 'i' },
 		{ "async", no_argument, NULL, 'a' },
+		{ "lazy", no_argument, NULL, 'l' },
 		{ "cold", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -449,7 +452,7 @@ static int cmd_restore(int argc, char **argv)
 	unsigned int i;
 	int c, ret, rc = 1;
 
-	while ((c = getopt_long(argc, argv, "s:b:w:r:i:acjv", opts,
+	while ((c = getopt_long(argc, argv, "s:b:w:r:i:alcjv", opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -479,6 +482,9 @@ static int cmd_restore(int argc, char **argv)
 		case 'a':
 			r.async = true;
 			break;
+		case 'l':
+			r.lazy = true;
+			break;
 		case 'c':
 			cold = true;
 			break;
@@ -494,6 +500,10 @@ static int cmd_restore(int argc, char **argv)
 	}
 	if (!r.dir || !b || optind != argc)
 		goto bad;
+	if ((r.async || r.lazy) && strcmp(b->name, "wsr")) {
+		vmm_err("--async and --lazy are options of the wsr backend");
+		goto out;
+	}
 	if (open_snapshot(&r))
 		goto out;
 	/* Computed first: the reference must not disturb the measurement. */

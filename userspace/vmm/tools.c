@@ -131,6 +131,7 @@ static struct row *row_get(struct row *rows, unsigned int *nrows,
 
 static const char *const table_order[] = {
 	"file", "eager", "reap", "faasnap", "wsr", "wsr-async",
+	"wsr-async-lazy",
 };
 
 int cmd_table(int argc, char **argv)
@@ -208,14 +209,14 @@ int cmd_table(int argc, char **argv)
 				if (first) {
 					printf("\n%s, %s page cache (mean of %u runs per backend)\n",
 					       r->payload, r->cache, r->n);
-					printf("%-10s %11s %9s %9s %10s %8s %8s %9s %9s %s\n",
+					printf("%-14s %11s %9s %9s %10s %8s %8s %9s %9s %s\n",
 					       "backend", "latency_ms", "majflt",
 					       "minflt", "read_MiB", "read_ios",
 					       "twice", "mem_MiB", "wsr_x",
 					       "ok");
 					first = false;
 				}
-				printf("%-10s %11.2f %9.0f %9.0f %10.2f %8.0f ",
+				printf("%-14s %11.2f %9.0f %9.0f %10.2f %8.0f ",
 				       r->backend, r->lat_us / n / 1e3,
 				       r->majflt / n, r->minflt / n,
 				       r->rd_bytes / n / 1048576.0,

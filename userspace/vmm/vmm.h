@@ -120,6 +120,7 @@ struct restore {
 	const char *ws_path;		/* --ws: the working set to prefetch */
 	const char *record_path;	/* --record: write a working set */
 	bool async;
+	bool lazy;			/* --lazy: WSR_RESTORE_LAZY_CACHE */
 	bool verbose;
 	bool recording;			/* --record given */
 	/* the snapshot */

@@ -337,6 +337,8 @@ static void print_restore(const struct wsr_restore *rs)
 	printf("  %-16s %" PRIu64 "\n", "runs", (uint64_t)rs->runs);
 	printf("  %-16s %" PRIu64 "\n", "present", (uint64_t)rs->present);
 	printf("  %-16s %" PRIu64 "\n", "bytes_gap", (uint64_t)rs->bytes_gap);
+	printf("  %-16s %" PRIu64 "\n", "left_cached",
+	       (uint64_t)rs->left_cached);
 }
 
 static void json_restore(struct json *j, const struct wsr_restore *rs)
@@ -350,6 +352,7 @@ static void json_restore(struct json *j, const struct wsr_restore *rs)
 	json_ku64(j, "runs", rs->runs);
 	json_ku64(j, "present", rs->present);
 	json_ku64(j, "bytes_gap", rs->bytes_gap);
+	json_ku64(j, "left_cached", rs->left_cached);
 	json_end_object(j);
 }
 
@@ -363,6 +366,7 @@ int cmd_restore(int argc, char **argv)
 		{ "dev", required_argument, NULL, 'D' },
 		{ "no-huge", no_argument, NULL, 'H' },
 		{ "async", no_argument, NULL, 'a' },
+		{ "lazy", no_argument, NULL, 'z' },
 		{ "wait", required_argument, NULL, 'W' },
 		{ "no-check", no_argument, NULL, 'n' },
 		{ "touch", required_argument, NULL, 't' },
@@ -385,7 +389,7 @@ int cmd_restore(int argc, char **argv)
 	void *mem = NULL;
 
 	optind = 0;
-	while (!ret && (c = getopt_long(argc, argv, "js:O:w:D:HaW:nt:p:h",
+	while (!ret && (c = getopt_long(argc, argv, "js:O:w:D:HazW:nt:p:h",
 					opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -406,6 +410,9 @@ int cmd_restore(int argc, char **argv)
 			break;
 		case 'a':
 			rflags |= WSR_RESTORE_ASYNC;
+			break;
+		case 'z':
+			rflags |= WSR_RESTORE_LAZY_CACHE;
 			break;
 		case 'W':
 			if (parse_u64(optarg, &wait_ms) || wait_ms > UINT32_MAX)

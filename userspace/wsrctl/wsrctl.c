@@ -91,12 +91,13 @@ static const struct verb_help helps[] = {
 	  "faults are recorded.  CMD must exit with status 0.\n" },
 	{ "restore", "usage: wsrctl restore [--json] --snapshot F --ws WS [--offset O]\n"
 	  "                      [--dev DEV] [--no-huge] [--async] [--wait MS]\n"
-	  "                      [--no-check] [--touch LIST | --pattern P]...\n"
+	  "                      [--lazy] [--no-check] [--touch LIST | --pattern P]...\n"
 	  "\n"
 	  "Create a region over the snapshot range, prefault it from WS and\n"
 	  "print the restore counters and the region's statistics.  --async\n"
 	  "returns once the restore is under way; --wait MS then waits for it\n"
-	  "(0 = no limit).  --touch/--pattern read the pages afterwards, as a\n"
+	  "(0 = no limit).  --lazy leaves pages the page cache holds to be\n"
+	  "copied when touched.  --touch/--pattern read the pages afterwards, as a\n"
 	  "guest would, and the statistics show how they were served.\n"
 	  "--no-check skips the snapshot fingerprint check (not the length).\n" },
 	{ "stats", "usage: wsrctl stats [--json] [--sysfs DIR]\n"

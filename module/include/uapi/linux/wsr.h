@@ -121,7 +121,9 @@ struct wsr_get_ws {
 
 /* WSR_IOC_RESTORE flags */
 #define WSR_RESTORE_ASYNC	(1U << 0)	/* return at once, load behind */
-#define WSR_RESTORE_FLAGS	(WSR_RESTORE_ASYNC)
+/* Pages in the snapshot's page cache: copy each when touched, not now. */
+#define WSR_RESTORE_LAZY_CACHE	(1U << 1)
+#define WSR_RESTORE_FLAGS	(WSR_RESTORE_ASYNC | WSR_RESTORE_LAZY_CACHE)
 
 /**
  * struct wsr_restore - WSR_IOC_RESTORE: prefault a working set
@@ -137,6 +139,9 @@ struct wsr_get_ws {
  * @bytes_gap:   (out) bytes of the holes between working-set pages that
  *               merged requests read across (not into the region); not
  *               part of @bytes_read
+ * @left_cached: (out) 4 KiB working-set pages left in the snapshot's page
+ *               cache (WSR_RESTORE_LAZY_CACHE): a fault copies each one
+ *               when the guest touches it, so untouched ones cost nothing
  * @reserved:    (in) must be zero
  *
  * In async mode the counters are those of the work done before the call
@@ -153,7 +158,8 @@ struct wsr_restore {
 	__u64 runs;
 	__u64 present;
 	__u64 bytes_gap;
-	__u64 reserved[3];
+	__u64 left_cached;
+	__u64 reserved[2];
 };
 
 /**
