@@ -268,8 +268,12 @@ out:
 	return ret;
 }
 
-/* Is page @index of the region uptodate in the snapshot's page cache? */
-static bool wsr_page_cached(struct wsr_region *r, pgoff_t index)
+/*
+ * Is page @index of the region in the snapshot's page cache?  @readable:
+ * and uptodate, so that it can be copied now (else: read or being read).
+ */
+static bool wsr_page_cached(struct wsr_region *r, pgoff_t index,
+			    bool readable)
 {
 	struct folio *folio = filemap_get_folio(r->file->f_mapping,
 						r->file_pgoff + index);
@@ -277,7 +281,8 @@ static bool wsr_page_cached(struct wsr_region *r, pgoff_t index)
 
 	if (!folio)
 		return false;
-	ret = folio_test_uptodate(folio) && !folio_test_hwpoison(folio);
+	ret = !readable || (folio_test_uptodate(folio) &&
+			    !folio_test_hwpoison(folio));
 	folio_put(folio);
 	return ret;
 }
@@ -286,21 +291,11 @@ static bool wsr_page_cached(struct wsr_region *r, pgoff_t index)
 static unsigned long wsr_cached_pages(struct wsr_region *r, pgoff_t start,
 				      pgoff_t end, pgoff_t skip)
 {
-	struct address_space *mapping = r->file->f_mapping;
 	unsigned long n = 0;
 	pgoff_t i;
 
-	for (i = start; i < end; i++) {
-		struct folio *folio;
-
-		if (i == skip)
-			continue;
-		folio = filemap_get_folio(mapping, r->file_pgoff + i);
-		if (folio) {
-			n++;
-			folio_put(folio);
-		}
-	}
+	for (i = start; i < end; i++)
+		n += i != skip && wsr_page_cached(r, i, false);
 	return n;
 }
 
@@ -336,18 +331,12 @@ static void wsr_readahead(struct wsr_region *r, pgoff_t start,
 bool wsr_read_around(struct wsr_region *r, pgoff_t index, u64 *bytes)
 {
 	unsigned long win = READ_ONCE(wsr_read_around_kb) >> (PAGE_SHIFT - 10);
-	struct folio *folio;
 	unsigned long before, after;
 	pgoff_t start, end;
 
 	*bytes = 0;
-	if (win < 2)
+	if (win < 2 || wsr_page_cached(r, index, false))
 		return false;
-	folio = filemap_get_folio(r->file->f_mapping, r->file_pgoff + index);
-	if (folio) {
-		folio_put(folio);
-		return false;
-	}
 	start = index > win / 2 ? index - win / 2 : 0;
 	end = min_t(pgoff_t, start + win, r->npages);
 	wsr_region_clip_to_missing(r, index, &start, &end);
@@ -355,11 +344,7 @@ bool wsr_read_around(struct wsr_region *r, pgoff_t index, u64 *bytes)
 	wsr_readahead(r, start, end - start);
 	after = wsr_cached_pages(r, start, end, index);
 	*bytes = after > before ? (u64)(after - before) << PAGE_SHIFT : 0;
-	folio = filemap_get_folio(r->file->f_mapping, r->file_pgoff + index);
-	if (!folio)
-		return false;
-	folio_put(folio);
-	return true;
+	return wsr_page_cached(r, index, false);
 }
 
 /* A unit owned by a restore while it loads. */
@@ -657,7 +642,7 @@ int wsr_restore(struct wsr_region *r, struct wsr_restore *arg)
 			continue;
 		/* Lazy: a cached 4 KiB page is copied when it is touched. */
 		if (lazy && !huge && !wsr_region_holds(r, u) &&
-		    wsr_page_cached(r, u)) {
+		    wsr_page_cached(r, u, true)) {
 			left++;
 			continue;
 		}

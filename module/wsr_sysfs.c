@@ -34,11 +34,13 @@ struct wsr_global_stats wsr_gstats;
 static DEFINE_MUTEX(wsr_sysfs_lock);
 static struct kobject *wsr_kobj;
 
+/* A knob: a value in [min, max] that is a multiple of step. */
 struct wsr_knob {
 	struct kobj_attribute attr;
 	unsigned long *val;
 	unsigned long min;
 	unsigned long max;
+	unsigned long step;
 };
 
 #define to_knob(a) container_of(a, struct wsr_knob, attr)
@@ -57,11 +59,7 @@ static ssize_t wsr_knob_store(struct kobject *kobj, struct kobj_attribute *a,
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	if (kstrtoul(buf, 0, &v) || v < k->min || v > k->max)
-		return -EINVAL;
-	/* the read_*_kb knobs are whole numbers of pages */
-	if ((k->val == &wsr_read_batch_kb || k->val == &wsr_read_gap_kb ||
-	     k->val == &wsr_read_around_kb) && v % (PAGE_SIZE >> 10))
+	if (kstrtoul(buf, 0, &v) || v < k->min || v > k->max || v % k->step)
 		return -EINVAL;
 	mutex_lock(&wsr_sysfs_lock);
 	WRITE_ONCE(*k->val, v);
@@ -71,19 +69,24 @@ static ssize_t wsr_knob_store(struct kobject *kobj, struct kobj_attribute *a,
 	return count;
 }
 
-#define WSR_KNOB(_name, _min, _max)					\
+#define WSR_KNOB_STEP(_name, _min, _max, _step)				\
 	static struct wsr_knob wsr_knob_##_name = {			\
 		.attr = __ATTR(_name, 0644, wsr_knob_show, wsr_knob_store), \
 		.val = &wsr_##_name,					\
 		.min = _min,						\
 		.max = _max,						\
+		.step = _step,						\
 	}
+#define WSR_KNOB(_name, _min, _max)	WSR_KNOB_STEP(_name, _min, _max, 1)
+/* A size in KiB that is a whole number of pages. */
+#define WSR_KNOB_KB(_name, _min, _max)					\
+	WSR_KNOB_STEP(_name, _min, _max, PAGE_SIZE >> 10)
 
 WSR_KNOB(huge_enabled, 0, 1);
 WSR_KNOB(huge_threshold, 1, WSR_CHUNK_PAGES);
-WSR_KNOB(read_batch_kb, PAGE_SIZE >> 10, 64 * 1024);
-WSR_KNOB(read_gap_kb, 0, 64 * 1024);
-WSR_KNOB(read_around_kb, 0, 2048);
+WSR_KNOB_KB(read_batch_kb, PAGE_SIZE >> 10, 64 * 1024);
+WSR_KNOB_KB(read_gap_kb, 0, 64 * 1024);
+WSR_KNOB_KB(read_around_kb, 0, 2048);
 WSR_KNOB(restore_direct, 0, 1);
 WSR_KNOB(async_enabled, 0, 1);
 WSR_KNOB(tracker_capacity, 1, 1UL << 26);

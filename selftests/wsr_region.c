@@ -22,7 +22,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/wsr.h>
 
@@ -936,23 +935,6 @@ FIXTURE(unload)
 	size_t len;
 };
 
-static int unload_wsr(void)
-{
-	return syscall(SYS_delete_module, "wsr", O_NONBLOCK) ? -errno : 0;
-}
-
-static int load_wsr(void)
-{
-	int fd = open(WSR_KO, O_RDONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
 FIXTURE_SETUP(unload)
 {
 	self->dev = -1;
@@ -972,7 +954,7 @@ FIXTURE_TEARDOWN(unload)
 	if (self->snap >= 0)
 		close(self->snap);
 	if (access("/sys/module/wsr", F_OK)) {
-		int ret = load_wsr();
+		int ret = wsr_load_module();
 
 		/* EXPECT: an ASSERT here would re-enter the teardown. */
 		EXPECT_EQ(0, ret) TH_LOG("reloading " WSR_KO " failed");
@@ -1000,14 +982,14 @@ TEST_F_TIMEOUT(unload, refused_while_region_exists, 60)
 	ASSERT_TRUE(wsr_page_equal(self->mem, self->snap, 0));
 
 	/* Region with open fd and mapping. */
-	ret = unload_wsr();
+	ret = wsr_unload_module();
 	EXPECT_TRUE(unload_refused(ret)) TH_LOG("delete_module: %d", ret);
 	ASSERT_EQ(0, access("/sys/module/wsr", F_OK));
 
 	/* Only the mapping holds the region now. */
 	close(self->dev);
 	self->dev = -1;
-	ret = unload_wsr();
+	ret = wsr_unload_module();
 	EXPECT_TRUE(unload_refused(ret)) TH_LOG("delete_module: %d", ret);
 	ASSERT_EQ(0, access("/sys/module/wsr", F_OK));
 	/* The region still works after the refused unloads. */
@@ -1016,12 +998,12 @@ TEST_F_TIMEOUT(unload, refused_while_region_exists, 60)
 	/* Last reference gone: the unload goes through. */
 	munmap(self->mem, self->len);
 	self->mem = NULL;
-	ASSERT_EQ(0, unload_wsr());
+	ASSERT_EQ(0, wsr_unload_module());
 	EXPECT_NE(0, access("/sys/module/wsr", F_OK));
 	EXPECT_EQ(-ENOENT, wsr_open());
 
 	/* And the module comes back usable. */
-	ASSERT_EQ(0, load_wsr());
+	ASSERT_EQ(0, wsr_load_module());
 	self->dev = wsr_open();
 	ASSERT_LE(0, self->dev);
 	ASSERT_EQ(0, wsr_handshake(self->dev, &api));

@@ -12,48 +12,13 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <linux/wsr.h>
 
 #include "wsr_harness.h"
+#include "wsr_test_util.h"
 
-#define WSR_DEV		"/dev/wsr"
-#define WSR_KO		"/lib/modules/wsr.ko"
 #define MISC_MAJOR	10
-
-static int read_sysfs(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
-static int load_module(void)
-{
-	int fd = open(WSR_KO, O_RDONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int unload_module(void)
-{
-	return syscall(SYS_delete_module, "wsr", O_NONBLOCK) ? -errno : 0;
-}
 
 TEST(module_live)
 {
@@ -62,9 +27,9 @@ TEST(module_live)
 
 	if (access("/sys/module/wsr", F_OK))
 		SKIP(return, "wsr module not loaded");
-	ASSERT_EQ(0, read_sysfs("/sys/module/wsr/initstate", state,
-				sizeof(state)));
-	EXPECT_STREQ("live", state);
+	ASSERT_EQ(0, wsr_read_text("/sys/module/wsr/initstate", state,
+				   sizeof(state)));
+	EXPECT_STREQ("live\n", state);
 	ASSERT_EQ(0, stat(WSR_DEV, &st));
 	EXPECT_TRUE(S_ISCHR(st.st_mode));
 	EXPECT_EQ(MISC_MAJOR, major(st.st_rdev));
@@ -95,7 +60,7 @@ TEST(unload_while_open_refused)
 	if (fd < 0 && errno == ENOENT)
 		SKIP(return, "no " WSR_DEV);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-EWOULDBLOCK, unload_module());
+	EXPECT_EQ(-EWOULDBLOCK, wsr_unload_module());
 	EXPECT_EQ(0, access("/sys/module/wsr", F_OK));
 	close(fd);
 }
@@ -108,16 +73,16 @@ TEST(unload_and_reload)
 	if (access("/sys/module/wsr", F_OK))
 		SKIP(return, "wsr module not loaded");
 	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(0, unload_module());
+		ASSERT_EQ(0, wsr_unload_module());
 		EXPECT_EQ(-1, stat(WSR_DEV, &st));
 		EXPECT_EQ(ENOENT, errno);
 		EXPECT_NE(0, access("/sys/module/wsr", F_OK));
-		ASSERT_EQ(0, load_module());
+		ASSERT_EQ(0, wsr_load_module());
 		ASSERT_EQ(0, stat(WSR_DEV, &st));
 		EXPECT_TRUE(S_ISCHR(st.st_mode));
 	}
 	/* Loading it twice is refused, and the loaded copy stays. */
-	EXPECT_EQ(-EEXIST, load_module());
+	EXPECT_EQ(-EEXIST, wsr_load_module());
 	EXPECT_EQ(0, stat(WSR_DEV, &st));
 }
 

@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <linux/wsr.h>
 
 #define WSR_DEV			"/dev/wsr"
@@ -275,6 +276,25 @@ static inline int wsr_read_text(const char *path, char *buf, size_t len)
 		return -errno;
 	buf[n] = '\0';
 	return 0;
+}
+
+/* Load WSR_KO; -EEXIST when it is loaded already. */
+static inline int wsr_load_module(void)
+{
+	int fd = open(WSR_KO, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* Unload wsr without waiting: -EWOULDBLOCK while it is in use. */
+static inline int wsr_unload_module(void)
+{
+	return syscall(SYS_delete_module, "wsr", O_NONBLOCK) ? -errno : 0;
 }
 
 static inline int wsr_write_text(const char *path, const char *s)
