@@ -2,22 +2,39 @@
 /*
  * wsr - working-set-aware restore: definitions shared by the module's files.
  *
+ * The module is a stack; a file calls only the files below it:
+ *
+ *	wsr_main.c		ioctl layer: user copies, validation, locks
+ *	wsr_sysfs.c		knobs and module-wide statistics, shown
+ *	wsr_filetrack.c		first-touch record of a plain file mapping
+ *	wsr_region.c		region create/destroy, statistics
+ *	wsr_restore.c		WSR_IOC_RESTORE, background restores
+ *	wsr_fault.c		the mapping: vm_ops, mmap
+ *	wsr_tracker.c		first-touch record of a region
+ *	wsr_base.c		per-snapshot page store (the base)
+ *	wsr_io.c		reads from the snapshot file
+ *
+ * Knob variables and wsr_gstats are defined in wsr_sysfs.c and read by
+ * every layer; that is data, not a call.
+ *
  * Lock order (outermost first):
  *
  *	wsr_file.lock			(wsr_main.c, per open file)
  *	  wsr_region.mutex		(ioctls that change region state)
- *	    folio lock			(wsr_region_unmap() waits for faults)
- *	    i_mmap_rwsem		(wsr_region_unmap(), wsr_file.mapping)
- *	    mmap_lock			(taken by copy_{to,from}_user faults)
- *	      wsr_region.lock		(page store, claims; spinlock, leaf)
+ *	    wsr_base_lock		(wsr_base.c, the table of bases)
+ *	    mmap_lock			(restore mapping, copy_{to,from}_user)
+ *	      folio lock		(a base unit being loaded)
+ *	        i_mmap_rwsem		(wsr_base_unmap())
+ *	      wsr_base.lock		(chunk modes; spinlock, leaf)
+ *	      wsr_region.lock		(async state; spinlock, leaf)
  *	      wsr_tracker.lock		(first-touch record; spinlock, leaf)
  *	      wsr_region.stat_lock	(counters; spinlock, leaf)
- *	      wsr_pool_lock		(wsr_pool.c; spinlock, leaf)
  *
- * The fault handler runs under mmap_lock and only takes the leaf
- * spinlocks, never wsr_region.mutex; while recording it may allocate a page
- * table (page table lock) with the locked page it returns.  No two leaf
- * spinlocks are ever held together.
+ * A loader holds the locks of the folios it loads while it reads into them
+ * and takes no wsr lock then.  The fault handler takes only leaf spinlocks
+ * and folio locks; before it waits for device I/O it drops mmap_lock where
+ * the fault flags allow and returns VM_FAULT_RETRY.  No two leaf spinlocks
+ * are ever held together.
  */
 #ifndef _WSR_INTERNAL_H
 #define _WSR_INTERNAL_H
@@ -34,41 +51,102 @@
 #define WSR_CHUNK_ORDER		(21 - PAGE_SHIFT)	/* 2 MiB */
 #define WSR_CHUNK_PAGES		BIT(WSR_CHUNK_ORDER)
 
-/* Free pool folios are KASAN-poisoned (wsr_pool.c). */
-#if defined(CONFIG_KASAN_GENERIC) || \
-	(defined(CONFIG_KASAN) && defined(WSR_KASAN_PAGE_EXPORTS))
-#define WSR_POOL_KASAN		1
-#else
-#define WSR_POOL_KASAN		0
-#endif
-
-/* Restore unit lists mark the first page of a 2 MiB unit with this bit. */
-#define WSR_UNIT_HUGE		(1UL << (BITS_PER_LONG - 1))
-
-static inline unsigned long wsr_unit_pages(pgoff_t unit)
-{
-	return unit & WSR_UNIT_HUGE ? WSR_CHUNK_PAGES : 1;
-}
-
-/* struct wsr_chunk.mode: decided once per chunk, never changed back */
+/* struct wsr_base.modes[]: decided once per chunk, only ever lowered */
 enum wsr_chunk_mode {
 	WSR_CHUNK_UNDECIDED = 0,
-	WSR_CHUNK_SMALL,	/* 4 KiB pages in wsr_region.small[] */
-	WSR_CHUNK_HUGE,		/* one 2 MiB folio in wsr_chunk.huge */
+	WSR_CHUNK_SMALL,	/* 4 KiB folios */
+	WSR_CHUNK_HUGE,		/* one 2 MiB folio */
 };
 
 /**
- * struct wsr_chunk - one 2 MiB-aligned slice of a region
- * @huge:      the loaded 2 MiB folio (HUGE mode), the region holds a ref
- * @mode:      enum wsr_chunk_mode
- * @huge_busy: the 2 MiB folio is being loaded by someone
- *
- * All fields are protected by wsr_region.lock.
+ * struct wsr_src - where a base's bytes come from (wsr_io.c)
+ * @file:     read-only, FMODE_RANDOM file on the snapshot
+ * @dio_file: the same opened O_DIRECT, NULL if the filesystem cannot
+ * @offset:   byte offset of the range in the file
+ * @pgoff:    @offset in pages
+ * @npages:   range size in 4 KiB pages
  */
-struct wsr_chunk {
-	struct folio *huge;
-	u8 mode;
-	bool huge_busy;
+struct wsr_src {
+	struct file *file;
+	struct file *dio_file;
+	loff_t offset;
+	pgoff_t pgoff;
+	pgoff_t npages;
+};
+
+/**
+ * struct wsr_slot - one 4 KiB page to fill during a load
+ * @index: page index in the range
+ * @page:  destination page
+ * @src:   enum wsr_source it was filled from
+ */
+struct wsr_slot {
+	pgoff_t index;
+	struct page *page;
+	int src;
+};
+
+/**
+ * struct wsr_load_stats - what loads did; the caller accounts it
+ * @cache:   pages copied from the snapshot's page cache
+ * @device:  pages read from the device
+ * @bytes:   bytes of those pages
+ * @runs:    read requests issued to the device
+ * @gap:     bytes of holes between the pages that requests read across
+ * @present: working-set pages whose unit the base held already
+ * @waited:  units another loader was loading, waited for
+ * @huge:    2 MiB units this load filled
+ */
+struct wsr_load_stats {
+	u64 cache;
+	u64 device;
+	u64 bytes;
+	u64 runs;
+	u64 gap;
+	u64 present;
+	u64 waited;
+	u64 huge;
+};
+
+/**
+ * struct wsr_base - the page store of one snapshot range, shared by every
+ * region over it
+ * @node:      entry in the table of bases (wsr_base_lock)
+ * @users:     regions using the base (wsr_base_lock)
+ * @stale:     the snapshot changed since the base was made: no new region
+ *             gets it (wsr_base_lock)
+ * @id:        small unique id, for messages
+ * @dev:       identity of the snapshot: device,
+ * @ino:       inode number,
+ * @mtime:     modification and
+ * @ctime:     change time, and
+ * @size:      size at creation
+ * @huge_ok:   2 MiB folios allowed
+ * @src:       where the bytes come from
+ * @inode:     the base's own inode on wsr's pseudo filesystem: its
+ *             address_space holds the loaded folios
+ * @nchunks:   2 MiB chunks, the last one may be partial
+ * @lock:      protects @modes and @has_ws
+ * @modes:     enum wsr_chunk_mode of every chunk
+ * @has_ws:    a working set decided chunk modes: undecided ones are small
+ */
+struct wsr_base {
+	struct list_head node;
+	unsigned long users;
+	bool stale;
+	u32 id;
+	dev_t dev;
+	unsigned long ino;
+	struct timespec64 mtime;
+	struct timespec64 ctime;
+	loff_t size;
+	bool huge_ok;
+	struct wsr_src src;
+	struct inode *inode;
+	unsigned long nchunks;
+	spinlock_t lock;	/* protects @modes, @has_ws */
+	u8 *modes;
+	bool has_ws;
 };
 
 /**
@@ -99,63 +177,46 @@ struct wsr_tracker {
 /**
  * struct wsr_async - background part of an asynchronous restore
  * @work:    runs wsr_restore_work() on wsr_wq
- * @units:   first page of every unit still to load, in working-set order
- * @nunits:  entries in @units
- * @pos:     next entry of @units the worker takes
- * @pending: 4 KiB pages of @units[@pos..] (wsr_stats.restore_pending)
- * @stop:    the file is being released, stop early
+ * @pages:   working-set pages still to load, in load order
+ * @npages:  entries in @pages
+ * @pending: pages of @pages not yet done (wsr_stats.restore_pending)
+ * @stop:    the region is being destroyed, stop early
  * @start:   ktime_get_ns() when the restore was requested
- * @cache:   pages copied from the page cache by the worker
- * @device:  pages read from the device by the worker
- * @bytes:   bytes read by the worker
- * @ws:      bitmap of the 4 KiB units among @units, for faults to tell
+ * @memcg:   memory cgroup of the task that asked: loads are charged to it
+ * @ws:      bitmap of the 4 KiB units among @pages, for faults to tell
  *
- * @units and @nunits are set by the ioctl before the work is queued and
- * freed by the worker; @pos and the counters are only touched by the
- * worker.  @pending and @ws are protected by wsr_region.lock (the worker
- * frees @ws); wsr_region.async_active tells whether the work is queued or
- * running.
+ * @pages and @npages are set by the ioctl before the work is queued and
+ * freed by the worker.  @pending and @ws are protected by wsr_region.lock
+ * (the worker frees @ws); wsr_region.async_active tells whether the work
+ * is queued or running.
  */
 struct wsr_async {
 	struct work_struct work;
-	pgoff_t *units;
-	unsigned long nunits;
-	unsigned long pos;
+	pgoff_t *pages;
+	unsigned long npages;
 	u64 pending;
 	bool stop;
 	u64 start;
-	u64 cache;
-	u64 device;
-	u64 bytes;
+	struct mem_cgroup *memcg;
 	unsigned long *ws;
 };
 
 /**
- * struct wsr_region - a snapshot file range backing one /dev/wsr file
+ * struct wsr_region - one instance's view of a snapshot base
  * @id:           small unique id, for the tracepoints
  * @flags:        WSR_CREATE_*
- * @file:         the region's own read-only, FMODE_RANDOM file on the
- *                snapshot (reads are exactly the requested pages)
- * @dio_file:     the same opened O_DIRECT, for restores to read straight
- *                into region pages; NULL if the filesystem cannot
- * @mapping:      f_mapping of the /dev/wsr file: its VMAs, for zapping
- * @offset:       byte offset of the region in @file
- * @file_pgoff:   @offset in pages
+ * @base:         the shared page store
+ * @vfile:        the file every mapping of the region maps: a file on the
+ *                base's inode, so filemap maps base folios into the
+ *                region's VMAs; its release destroys the region
  * @npages:       region size in 4 KiB pages
- * @nchunks:      region size in 2 MiB chunks, the last one may be partial
- * @huge_ok:      2 MiB folios allowed (huge_enabled at create, no NO_HUGE)
  * @start:        ktime_get_ns() at create
+ * @mapper:       task mapping a restored working set (its faults are not
+ *                guest faults and are not counted)
  * @mutex:        serialises state-changing ioctls (track, restore, get_ws)
- * @lock:         protects @chunks, @small, @busy, @has_ws, @async_active,
- *                @nr_small, @nr_huge, @async.pending
- * @wq:           woken when a load completes or an async restore ends
- * @chunks:       @nchunks chunk descriptors
- * @small:        @npages page pointers, the loaded 4 KiB pages
- * @busy:         bitmap of 4 KiB pages being loaded
- * @has_ws:       a restore gave a working set: undecided chunks are small
+ * @lock:         protects @async_active, @async.pending, @async.ws
+ * @wq:           woken when an async restore ends
  * @async_active: an async restore is queued or running
- * @nr_small:     loaded 4 KiB pages
- * @nr_huge:      loaded 2 MiB folios
  * @async:        background restore state
  * @stat_lock:    protects @stats
  * @stats:        per-region counters (WSR_IOC_STATS)
@@ -164,60 +225,22 @@ struct wsr_async {
 struct wsr_region {
 	u32 id;
 	u32 flags;
-	struct file *file;
-	struct file *dio_file;
-	struct address_space *mapping;
-	loff_t offset;
-	pgoff_t file_pgoff;
+	struct wsr_base *base;
+	struct file *vfile;
 	pgoff_t npages;
-	unsigned long nchunks;
-	bool huge_ok;
 	u64 start;
+	struct task_struct *mapper;
 
 	struct mutex mutex;	/* serialises track/restore/get_ws */
-	spinlock_t lock;	/* protects the page store, see above */
+	spinlock_t lock;	/* protects the async state, see above */
 	wait_queue_head_t wq;
-	struct wsr_chunk *chunks;
-	struct page **small;
-	unsigned long *busy;
-	bool has_ws;
 	bool async_active;
-	unsigned long nr_small;
-	unsigned long nr_huge;
 	struct wsr_async async;
 
 	spinlock_t stat_lock;	/* protects @stats */
 	struct wsr_stats stats;
 
 	struct wsr_tracker track;
-};
-
-/**
- * struct wsr_slot - one 4 KiB page to fill during a load
- * @index: page index in the region
- * @page:  destination page
- * @src:   enum wsr_source it was filled from
- */
-struct wsr_slot {
-	pgoff_t index;
-	struct page *page;
-	int src;
-};
-
-/**
- * struct wsr_load_stats - what one load did
- * @cache:  pages copied from the page cache
- * @device: pages read from the device
- * @bytes:  bytes of those pages
- * @runs:   read requests issued to the device
- * @gap:    bytes of holes between the pages that requests read across
- */
-struct wsr_load_stats {
-	u64 cache;
-	u64 device;
-	u64 bytes;
-	u64 runs;
-	u64 gap;
 };
 
 /* Tunables (wsr_sysfs.c); read with READ_ONCE(), no lock. */
@@ -229,7 +252,7 @@ extern unsigned long wsr_read_around_kb;
 extern unsigned long wsr_restore_direct;
 extern unsigned long wsr_async_enabled;
 extern unsigned long wsr_tracker_capacity;
-extern unsigned long wsr_pool_size;
+extern unsigned long wsr_base_max_kb;
 
 /* Module-wide statistics (wsr_sysfs.c). */
 struct wsr_global_stats {
@@ -242,46 +265,43 @@ struct wsr_global_stats {
 	atomic64_t bytes_gap;
 	atomic64_t bytes_around;
 	atomic64_t restores;
+	atomic64_t base_trimmed;
 };
 
 extern struct wsr_global_stats wsr_gstats;
 
 extern struct workqueue_struct *wsr_wq;
 
-/* wsr_region.c */
-int wsr_region_create(const struct wsr_create *arg,
-		      struct address_space *mapping, struct wsr_region **out);
-void wsr_region_destroy(struct wsr_region *r);
-int wsr_region_mmap(struct wsr_region *r, struct vm_area_struct *vma);
-bool wsr_region_try_claim(struct wsr_region *r, pgoff_t index,
-			  pgoff_t *unit, bool *huge, bool *busy);
-int wsr_unit_alloc(struct wsr_region *r, pgoff_t unit, bool huge,
-		   struct wsr_slot *slots, unsigned int *nslots);
-void wsr_unit_publish(struct wsr_region *r, pgoff_t unit, bool huge,
-		      struct page *page);
-void wsr_unit_abort(struct wsr_region *r, pgoff_t unit, bool huge,
-		    struct page *page, bool to_small);
-void wsr_region_unmap(struct wsr_region *r);
-void wsr_region_decide_ws(struct wsr_region *r, const u16 *ws_per_chunk);
-pgoff_t wsr_region_unit_of(struct wsr_region *r, pgoff_t index, bool *huge);
-bool wsr_region_holds(struct wsr_region *r, pgoff_t index);
-void wsr_region_clip_to_missing(struct wsr_region *r, pgoff_t index,
-				pgoff_t *start, pgoff_t *end);
-void wsr_stats_get(struct wsr_region *r, struct wsr_stats *out);
-void wsr_stats_add_pages(struct wsr_region *r, int src, u64 npages);
-void wsr_stats_add_gap(struct wsr_region *r, u64 bytes);
-void wsr_stats_add_around(struct wsr_region *r, u64 bytes);
+/* wsr_io.c */
+int wsr_io_load(const struct wsr_src *s, struct wsr_slot *slots,
+		unsigned long n, unsigned long batch, bool direct, u32 id,
+		struct wsr_load_stats *ls);
+bool wsr_io_cached(const struct wsr_src *s, pgoff_t index, bool readable);
+unsigned long wsr_io_cached_pages(const struct wsr_src *s, pgoff_t start,
+				  pgoff_t end, pgoff_t skip);
+void wsr_io_readahead(const struct wsr_src *s, pgoff_t start,
+		      unsigned long nr);
 
-/* wsr_restore.c */
-int wsr_load_slots(struct wsr_region *r, struct wsr_slot *slots,
-		   unsigned long n, bool emit_runs, bool direct,
-		   struct wsr_load_stats *ls);
-bool wsr_read_around(struct wsr_region *r, pgoff_t index, u64 *bytes);
-bool wsr_restore_will_load(struct wsr_region *r, pgoff_t index);
-int wsr_restore(struct wsr_region *r, struct wsr_restore *arg);
-int wsr_restore_wait(struct wsr_region *r, const struct wsr_wait *arg);
-void wsr_restore_stop(struct wsr_region *r);
-void wsr_restore_work(struct work_struct *work);
+/* wsr_base.c */
+int wsr_base_init(void);
+void wsr_base_exit(void);
+struct wsr_base *wsr_base_get(struct file *uf, loff_t offset, loff_t length,
+			      bool huge_ok);
+void wsr_base_put(struct wsr_base *b);
+struct file *wsr_base_open(struct wsr_base *b,
+			   const struct file_operations *fops, void *priv);
+void wsr_base_decide_ws(struct wsr_base *b, const u16 *ws_per_chunk);
+bool wsr_base_unit_huge(struct wsr_base *b, pgoff_t index, bool small_only);
+int wsr_base_load(struct wsr_base *b, const pgoff_t *pages, unsigned long n,
+		  bool small_only, bool direct, u32 id,
+		  struct wsr_load_stats *ls);
+bool wsr_base_has(struct wsr_base *b, pgoff_t index);
+void wsr_base_clip_to_missing(struct wsr_base *b, pgoff_t index,
+			      pgoff_t *start, pgoff_t *end);
+void wsr_base_resident(struct wsr_base *b, u64 *huge, u64 *small);
+void wsr_base_unmap(struct wsr_base *b);
+void wsr_base_trim(void);
+unsigned long wsr_base_count(unsigned long *pages);
 
 /* wsr_tracker.c */
 int wsr_tracker_init(struct wsr_region *r);
@@ -291,11 +311,24 @@ int wsr_tracker_get(struct wsr_region *r, struct wsr_get_ws *arg);
 void wsr_tracker_record(struct wsr_region *r, pgoff_t index);
 bool wsr_tracker_recording(struct wsr_region *r);
 
-/* wsr_pool.c */
-struct folio *wsr_pool_get(void);
-void wsr_pool_put(struct folio *folio);
-void wsr_pool_trim(unsigned long keep);
-unsigned long wsr_pool_free(void);
+/* wsr_fault.c */
+int wsr_fault_mmap(struct wsr_region *r, struct vm_area_struct *vma);
+bool wsr_fault_is_region_vma(struct wsr_region *r,
+			     struct vm_area_struct *vma);
+void wsr_stats_add_load(struct wsr_region *r, const struct wsr_load_stats *ls);
+void wsr_stats_add_around(struct wsr_region *r, u64 bytes);
+
+/* wsr_restore.c */
+int wsr_restore(struct wsr_region *r, pgoff_t *order, unsigned long n,
+		struct wsr_restore *arg);
+int wsr_restore_wait(struct wsr_region *r, const struct wsr_wait *arg);
+void wsr_restore_stop(struct wsr_region *r);
+void wsr_restore_work(struct work_struct *work);
+
+/* wsr_region.c */
+int wsr_region_create(const struct wsr_create *arg, struct wsr_region **out);
+void wsr_region_close(struct wsr_region *r);
+void wsr_stats_get(struct wsr_region *r, struct wsr_stats *out);
 
 /* wsr_sysfs.c */
 int wsr_sysfs_init(void);

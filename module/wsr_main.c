@@ -4,24 +4,24 @@
  *
  * /dev/wsr: one open file per region.  The first ioctl is the WSR_IOC_API
  * handshake; WSR_IOC_CREATE then binds a snapshot file range, which is
- * mmapped MAP_SHARED as guest memory.  The region lives until the file is
- * released, which happens only after the last mapping is gone (VMAs hold
- * the file); the file holds a reference on this module (fops owner), so
- * the module cannot be unloaded while a region exists.
- *
- * Each open file has its own address_space (wsr_file.mapping, set as
- * f_mapping at open, before any mmap can link a VMA into it), so that
- * unmap_mapping_range() on it zaps the mappings of this region only and not
- * those of every open of the shared device inode.
+ * mmapped as guest memory.  This is the ioctl layer: every user copy and
+ * every check of an ioctl's struct happens here, and the files below take
+ * kernel types only.  The region lives until this file is released and
+ * its last mapping is gone (wsr_region.c); the region's file holds a
+ * reference on this module (fops owner), so the module cannot be unloaded
+ * while a region exists.
  *
  * Lock order: wsr_file.lock -> wsr_region.mutex -> mmap_lock -> leaf
  * spinlocks (see wsr_internal.h).
  */
+#include <linux/bitmap.h>
 #include <linux/compat.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
 #include <linux/pagemap.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -38,20 +38,17 @@ struct workqueue_struct *wsr_wq;
  * @lock:    protects @api and serialises WSR_IOC_CREATE
  * @api:     the handshake was done
  * @region:  set once by WSR_IOC_CREATE (store-release), then constant
- * @mapping: the file's f_mapping: its i_mmap tree holds exactly the VMAs
- *           of this file; no page is ever added to it
  * @ft:      set once by WSR_IOC_TRACK_FILE (store-release), then constant
  */
 struct wsr_file {
 	struct mutex lock;	/* protects @api, serialises CREATE */
 	bool api;
 	struct wsr_region *region;
-	struct address_space mapping;
 	struct wsr_filetrack *ft;
 };
 
-/* Like the inode's empty_aops: the mapping never holds page-cache pages. */
-static const struct address_space_operations wsr_aops = {};
+/* Largest region, in pages: keeps every per-page array below INT_MAX. */
+#define WSR_MAX_PAGES		BIT(26)
 
 #define WSR_IOCTLS	(BIT_ULL(_IOC_NR(WSR_IOC_API)) |		\
 			 BIT_ULL(_IOC_NR(WSR_IOC_CREATE)) |		\
@@ -63,13 +60,12 @@ static const struct address_space_operations wsr_aops = {};
 
 static u64 wsr_features(void)
 {
-	u64 f = WSR_FEATURE_TRACK | WSR_FEATURE_RESTORE | WSR_FEATURE_ASYNC;
+	u64 f = WSR_FEATURE_TRACK | WSR_FEATURE_RESTORE | WSR_FEATURE_ASYNC |
+		WSR_FEATURE_SHARED_BASE;
 
 	if (IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) &&
 	    has_transparent_hugepage())
 		f |= WSR_FEATURE_HUGE;
-	if (WSR_POOL_KASAN)
-		f |= WSR_FEATURE_KASAN_POOL;
 	return f | WSR_FILETRACK_FEATURES;
 }
 
@@ -90,14 +86,24 @@ static int wsr_ioc_api(struct wsr_file *wf, struct wsr_api *arg)
 static int wsr_ioc_create(struct wsr_file *wf, struct wsr_create *arg)
 {
 	struct wsr_region *r;
+	u64 end;
 	int ret;
+
+	if (arg->flags & ~WSR_CREATE_FLAGS ||
+	    memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
+		return -EINVAL;
+	if (!arg->length || !PAGE_ALIGNED(arg->offset) ||
+	    !PAGE_ALIGNED(arg->length) ||
+	    check_add_overflow(arg->offset, arg->length, &end) ||
+	    end > MAX_LFS_FILESIZE || arg->length >> PAGE_SHIFT > WSR_MAX_PAGES)
+		return -EINVAL;
 
 	mutex_lock(&wf->lock);
 	if (wf->region || wf->ft) {
 		ret = -EBUSY;
 		goto out;
 	}
-	ret = wsr_region_create(arg, &wf->mapping, &r);
+	ret = wsr_region_create(arg, &r);
 	if (!ret) {
 		/* Pairs with smp_load_acquire() in ioctl and mmap. */
 		smp_store_release(&wf->region, r);
@@ -117,6 +123,79 @@ static int wsr_ioc_track(struct wsr_region *r, struct wsr_track *arg)
 	ret = wsr_tracker_op(r, arg->op);
 	mutex_unlock(&r->mutex);
 	return ret;
+}
+
+/*
+ * Copy in a working set: validate every index, drop duplicates, keep
+ * first-touch order.
+ */
+static int wsr_copy_ws(struct wsr_region *r, u64 upages, u64 count,
+		       pgoff_t **out, unsigned long *nws)
+{
+	const u64 __user *up = u64_to_user_ptr(upages);
+	unsigned long *seen;
+	pgoff_t *order;
+	u64 buf[64];
+	u64 i, j;
+	int ret = 0;
+
+	*nws = 0;
+	order = kvmalloc_array(max_t(u64, min_t(u64, count, r->npages), 1),
+			       sizeof(*order), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	seen = bitmap_zalloc(r->npages, GFP_KERNEL | __GFP_NOWARN);
+	if (!order || !seen) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < count && !ret; i += j) {
+		u64 k = min_t(u64, count - i, ARRAY_SIZE(buf));
+
+		if (copy_from_user(buf, up + i, k * sizeof(*buf))) {
+			ret = -EFAULT;
+			break;
+		}
+		for (j = 0; j < k; j++) {
+			if (buf[j] >= r->npages) {
+				ret = -EINVAL;
+				break;
+			}
+			if (!__test_and_set_bit(buf[j], seen))
+				order[(*nws)++] = buf[j];
+		}
+		if (!ret && fatal_signal_pending(current))
+			ret = -EINTR;
+		cond_resched();
+	}
+out:
+	bitmap_free(seen);
+	if (ret) {
+		kvfree(order);
+		order = NULL;
+	}
+	*out = order;
+	return ret;
+}
+
+static int wsr_ioc_restore(struct wsr_region *r, struct wsr_restore *arg)
+{
+	unsigned long n;
+	pgoff_t *order;
+	int ret;
+
+	if (arg->flags & ~WSR_RESTORE_FLAGS || arg->pad ||
+	    memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
+		return -EINVAL;
+	ret = wsr_copy_ws(r, arg->pages, arg->count, &order, &n);
+	if (ret)
+		return ret;
+	return wsr_restore(r, order, n, arg);
+}
+
+static int wsr_ioc_wait(struct wsr_region *r, struct wsr_wait *arg)
+{
+	if (arg->pad || memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
+		return -EINVAL;
+	return wsr_restore_wait(r, arg);
 }
 
 static int wsr_ioc_stats(struct wsr_region *r, struct wsr_stats *arg)
@@ -203,13 +282,13 @@ static long wsr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			ret = -EFAULT;
 		break;
 	case WSR_IOC_RESTORE:
-		ret = wsr_restore(r, &u.restore);
+		ret = wsr_ioc_restore(r, &u.restore);
 		break;
 	case WSR_IOC_STATS:
 		ret = wsr_ioc_stats(r, &u.stats);
 		break;
 	case WSR_IOC_WAIT:
-		ret = wsr_restore_wait(r, &u.wait);
+		ret = wsr_ioc_wait(r, &u.wait);
 		break;
 	default:
 		ret = -ENOTTY;
@@ -234,7 +313,7 @@ static int wsr_mmap(struct file *file, struct vm_area_struct *vma)
 				    current->comm, task_pid_nr(current));
 		return -EINVAL;
 	}
-	return wsr_region_mmap(r, vma);
+	return wsr_fault_mmap(r, vma);
 }
 
 static int wsr_open(struct inode *inode, struct file *file)
@@ -245,12 +324,6 @@ static int wsr_open(struct inode *inode, struct file *file)
 	if (!wf)
 		return -ENOMEM;
 	mutex_init(&wf->lock);
-	address_space_init_once(&wf->mapping);
-	init_rwsem(&wf->mapping.invalidate_lock);
-	wf->mapping.host = inode;
-	wf->mapping.a_ops = &wsr_aops;
-	mapping_set_gfp_mask(&wf->mapping, GFP_HIGHUSER_MOVABLE);
-	file->f_mapping = &wf->mapping;
 	file->private_data = wf;
 	return 0;
 }
@@ -259,10 +332,8 @@ static int wsr_release(struct inode *inode, struct file *file)
 {
 	struct wsr_file *wf = file->private_data;
 
-	/* VMAs hold the file: none is left in wf->mapping. */
-	WARN_ON_ONCE(mapping_mapped(&wf->mapping));
 	if (wf->region)
-		wsr_region_destroy(wf->region);
+		wsr_region_close(wf->region);
 	wsr_filetrack_release(wf->ft);
 	mutex_destroy(&wf->lock);
 	kfree(wf);
@@ -294,9 +365,12 @@ static int __init wsr_init(void)
 	wsr_wq = alloc_workqueue("wsr", WQ_UNBOUND, 0);
 	if (!wsr_wq)
 		return -ENOMEM;
-	ret = wsr_sysfs_init();
+	ret = wsr_base_init();
 	if (ret)
 		goto err_wq;
+	ret = wsr_sysfs_init();
+	if (ret)
+		goto err_base;
 	ret = misc_register(&wsr_misc);
 	if (ret)
 		goto err_sysfs;
@@ -305,6 +379,8 @@ static int __init wsr_init(void)
 
 err_sysfs:
 	wsr_sysfs_exit();
+err_base:
+	wsr_base_exit();
 err_wq:
 	destroy_workqueue(wsr_wq);
 	return ret;
@@ -316,7 +392,7 @@ static void __exit wsr_exit(void)
 	wsr_sysfs_exit();
 	/* No region is left (each holds a module reference). */
 	destroy_workqueue(wsr_wq);
-	wsr_pool_trim(0);
+	wsr_base_exit();
 }
 
 module_init(wsr_init);

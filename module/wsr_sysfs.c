@@ -2,7 +2,7 @@
 /*
  * wsr sysfs: /sys/kernel/mm/wsr/ tuning knobs and module-wide statistics.
  *
- * Lock order: wsr_sysfs_lock (mutex) -> wsr_pool_lock.  Knobs are single
+ * Lock order: wsr_sysfs_lock (mutex) -> wsr_base_lock.  Knobs are single
  * words written under wsr_sysfs_lock and read with READ_ONCE() by the rest
  * of the module, which samples them when it needs them.
  *
@@ -26,11 +26,11 @@ unsigned long wsr_read_around_kb = 128;
 unsigned long wsr_restore_direct = 1;
 unsigned long wsr_async_enabled = 1;
 unsigned long wsr_tracker_capacity = 1UL << 18;
-unsigned long wsr_pool_size = 8;
+unsigned long wsr_base_max_kb;
 
 struct wsr_global_stats wsr_gstats;
 
-/* protects knob updates (pool_size also trims the pool) */
+/* protects knob updates (base_max_kb also trims the bases) */
 static DEFINE_MUTEX(wsr_sysfs_lock);
 static struct kobject *wsr_kobj;
 
@@ -63,8 +63,8 @@ static ssize_t wsr_knob_store(struct kobject *kobj, struct kobj_attribute *a,
 		return -EINVAL;
 	mutex_lock(&wsr_sysfs_lock);
 	WRITE_ONCE(*k->val, v);
-	if (k->val == &wsr_pool_size)
-		wsr_pool_trim(v);
+	if (k->val == &wsr_base_max_kb)
+		wsr_base_trim();
 	mutex_unlock(&wsr_sysfs_lock);
 	return count;
 }
@@ -90,7 +90,7 @@ WSR_KNOB_KB(read_around_kb, 0, 2048);
 WSR_KNOB(restore_direct, 0, 1);
 WSR_KNOB(async_enabled, 0, 1);
 WSR_KNOB(tracker_capacity, 1, 1UL << 26);
-WSR_KNOB(pool_size, 0, 4096);
+WSR_KNOB_KB(base_max_kb, 0, 1UL << 40);
 
 #define WSR_STAT64(_name)						\
 static ssize_t _name##_show(struct kobject *kobj,			\
@@ -109,6 +109,7 @@ WSR_STAT64(bytes_read);
 WSR_STAT64(bytes_gap);
 WSR_STAT64(bytes_around);
 WSR_STAT64(restores);
+WSR_STAT64(base_trimmed);
 
 static ssize_t regions_show(struct kobject *kobj, struct kobj_attribute *a,
 			    char *buf)
@@ -118,13 +119,26 @@ static ssize_t regions_show(struct kobject *kobj, struct kobj_attribute *a,
 
 static struct kobj_attribute wsr_attr_regions = __ATTR_RO(regions);
 
-static ssize_t pool_free_show(struct kobject *kobj, struct kobj_attribute *a,
-			      char *buf)
+static ssize_t bases_show(struct kobject *kobj, struct kobj_attribute *a,
+			  char *buf)
 {
-	return sysfs_emit(buf, "%lu\n", wsr_pool_free());
+	unsigned long pages;
+
+	return sysfs_emit(buf, "%lu\n", wsr_base_count(&pages));
 }
 
-static struct kobj_attribute wsr_attr_pool_free = __ATTR_RO(pool_free);
+static struct kobj_attribute wsr_attr_bases = __ATTR_RO(bases);
+
+static ssize_t base_pages_show(struct kobject *kobj, struct kobj_attribute *a,
+			       char *buf)
+{
+	unsigned long pages;
+
+	wsr_base_count(&pages);
+	return sysfs_emit(buf, "%lu\n", pages);
+}
+
+static struct kobj_attribute wsr_attr_base_pages = __ATTR_RO(base_pages);
 
 static struct attribute *wsr_attrs[] = {
 	&wsr_knob_huge_enabled.attr.attr,
@@ -135,7 +149,7 @@ static struct attribute *wsr_attrs[] = {
 	&wsr_knob_restore_direct.attr.attr,
 	&wsr_knob_async_enabled.attr.attr,
 	&wsr_knob_tracker_capacity.attr.attr,
-	&wsr_knob_pool_size.attr.attr,
+	&wsr_knob_base_max_kb.attr.attr,
 	&wsr_attr_regions.attr,
 	&wsr_attr_faults.attr,
 	&wsr_attr_faults_huge.attr,
@@ -145,7 +159,9 @@ static struct attribute *wsr_attrs[] = {
 	&wsr_attr_bytes_gap.attr,
 	&wsr_attr_bytes_around.attr,
 	&wsr_attr_restores.attr,
-	&wsr_attr_pool_free.attr,
+	&wsr_attr_base_trimmed.attr,
+	&wsr_attr_bases.attr,
+	&wsr_attr_base_pages.attr,
 	NULL,
 };
 

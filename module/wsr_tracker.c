@@ -9,10 +9,10 @@
  * spinlock (entries below the count it read are never written again).
  *
  * Faults are recorded at 4 KiB granularity: WSR_TRACK_START zaps every
- * mapping of the region, and while recording every page, a subpage of a
- * 2 MiB folio included, is mapped by its own PTE (see wsr_region.c), so the
- * first touch of each page after START faults, whether or not the page was
- * loaded or mapped before.  A touch racing with START itself may count as
+ * mapping of the region's base, and while recording every page, a subpage
+ * of a 2 MiB folio included, is mapped by its own PTE (see wsr_fault.c), so
+ * the first touch of each page after START faults, whether or not the page
+ * was loaded or mapped before.  A touch racing with START itself may count as
  * before it.  Memory is bounded by the tracker_capacity knob; first touches
  * beyond it are counted as dropped.
  */
@@ -98,8 +98,12 @@ int wsr_tracker_op(struct wsr_region *r, u32 op)
 			return -ENOMEM;
 		}
 		wsr_tracker_swap(r, &seen, &ents, cap, true);
-		/* Pages mapped until now must fault again to be recorded. */
-		wsr_region_unmap(r);
+		/*
+		 * Pages mapped until now must fault again to be recorded:
+		 * zap the base from every mapping (other regions' too; they
+		 * refault from the base, their copied pages stay).
+		 */
+		wsr_base_unmap(r->base);
 		break;
 	case WSR_TRACK_STOP:
 		spin_lock(&t->lock);

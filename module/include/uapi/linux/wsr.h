@@ -7,10 +7,14 @@
  *	fd = open("/dev/wsr", O_RDWR | O_CLOEXEC);
  *	ioctl(fd, WSR_IOC_API, &api);		handshake, always first
  *	ioctl(fd, WSR_IOC_CREATE, &create);	bind a snapshot file range
- *	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+ *	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
  *
- * Reads through the mapping return the snapshot file's bytes; writes stay
- * private to the region.  Closing the fd and unmapping frees the region.
+ * Reads through the mapping return the snapshot file's bytes, from one
+ * page store per snapshot that every region over it shares
+ * (WSR_FEATURE_SHARED_BASE).  Every mapping is copy-on-write: its writes
+ * go to pages of its own, which no other mapping, region or process sees
+ * (MAP_SHARED is accepted and behaves the same).  Closing the fd and
+ * unmapping frees the region.
  *
  * Every struct has fixed-width fields, explicit padding and reserved fields
  * that must be zero.  Pointers are passed as __u64.  Enum value 0 is never
@@ -29,7 +33,10 @@
 #define WSR_FEATURE_RESTORE	(1ULL << 2)	/* WSR_IOC_RESTORE, sync */
 #define WSR_FEATURE_ASYNC	(1ULL << 3)	/* WSR_RESTORE_ASYNC */
 #define WSR_FEATURE_FILE_TRACK	(1ULL << 4)	/* mm-patches: WSR_IOC_TRACK_FILE */
-#define WSR_FEATURE_KASAN_POOL	(1ULL << 5)	/* free pool pages are poisoned */
+/* No longer reported: base pages come from the page allocator. */
+#define WSR_FEATURE_KASAN_POOL	(1ULL << 5)
+/* One page store per snapshot, shared copy-on-write by every region. */
+#define WSR_FEATURE_SHARED_BASE	(1ULL << 6)
 
 /**
  * struct wsr_api - WSR_IOC_API handshake
