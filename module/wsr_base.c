@@ -36,6 +36,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
+#include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
@@ -534,10 +535,14 @@ struct file *wsr_base_open(struct wsr_base *b,
 {
 	struct file *f;
 
+	/* alloc_file_pseudo() takes no module reference; __fput() drops one. */
+	if (!try_module_get(fops->owner))
+		return ERR_PTR(-ENOENT);
 	ihold(b->inode);
 	f = alloc_file_pseudo(b->inode, wsr_mnt, "wsr-base", O_RDONLY, fops);
 	if (IS_ERR(f)) {
 		iput(b->inode);
+		module_put(fops->owner);
 		return f;
 	}
 	f->private_data = priv;
@@ -688,6 +693,11 @@ struct wsr_base *wsr_base_get(struct file *uf, loff_t offset, loff_t length,
 			list_del_init(&b->node);
 			if (!b->users)
 				wsr_base_free(b);
+			continue;
+		}
+		/* Unused and emptied (reclaim, drop_caches): start afresh. */
+		if (!b->users && !b->inode->i_mapping->nrpages) {
+			wsr_base_free(b);
 			continue;
 		}
 		b->users++;

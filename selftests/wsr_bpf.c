@@ -340,6 +340,7 @@ FIXTURE_SETUP(bpf)
 {
 	int ret;
 
+	ASSERT_EQ(0, wsr_drop_caches());
 	self->dev = -1;
 	self->snap = -1;
 	self->tool_out = -1;

@@ -220,6 +220,7 @@ FIXTURE(filetrack)
 
 FIXTURE_SETUP(filetrack)
 {
+	ASSERT_EQ(0, wsr_drop_caches());
 	self->snap = -1;
 	self->dev = wsr_open();
 	if (self->dev == -ENOENT)

@@ -347,6 +347,7 @@ FIXTURE_VARIANT_ADD(region, small)
 
 FIXTURE_SETUP(region)
 {
+	ASSERT_EQ(0, wsr_drop_caches());
 	self->dev = wsr_open();
 	if (self->dev == -ENOENT)
 		WSR_SETUP_SKIP("no " WSR_DEV " (module not loaded)");
@@ -752,6 +753,7 @@ FIXTURE(around)
 
 FIXTURE_SETUP(around)
 {
+	ASSERT_EQ(0, wsr_drop_caches());
 	self->dev = wsr_open_api();
 	if (self->dev == -ENOENT)
 		WSR_SETUP_SKIP("no " WSR_DEV " (module not loaded)");
@@ -937,6 +939,7 @@ FIXTURE(unload)
 
 FIXTURE_SETUP(unload)
 {
+	ASSERT_EQ(0, wsr_drop_caches());
 	self->dev = -1;
 	self->snap = -1;
 	if (access("/sys/module/wsr", F_OK))

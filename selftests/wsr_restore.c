@@ -108,6 +108,7 @@ FIXTURE_VARIANT_ADD(restore, small)
 
 FIXTURE_SETUP(restore)
 {
+	ASSERT_EQ(0, wsr_drop_caches());
 	self->dev = wsr_open();
 	if (self->dev == -ENOENT)
 		WSR_SETUP_SKIP("no " WSR_DEV " (module not loaded)");

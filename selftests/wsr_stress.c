@@ -68,6 +68,7 @@ FIXTURE_SETUP(stress)
 {
 	uint64_t i;
 
+	ASSERT_EQ(0, wsr_drop_caches());
 	self->dev = -1;
 	self->dev = wsr_open();
 	if (self->dev == -ENOENT)

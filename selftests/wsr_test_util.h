@@ -40,7 +40,7 @@
 #define WSR_KNOWN_FEATURES	(WSR_FEATURE_HUGE | WSR_FEATURE_TRACK | \
 				 WSR_FEATURE_RESTORE | WSR_FEATURE_ASYNC | \
 				 WSR_FEATURE_FILE_TRACK | \
-				 WSR_FEATURE_KASAN_POOL)
+				 WSR_FEATURE_SHARED_BASE)
 #define WSR_IOCTL_BIT(cmd)	(1ULL << _IOC_NR(cmd))
 
 /*
@@ -231,6 +231,25 @@ static inline int wsr_drop_file_cache(int fd)
 	int ret = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 
 	return -ret;
+}
+
+/*
+ * Start cold: drop every clean, unmapped page-cache page, which includes
+ * the snapshot bases of closed regions (a base outlives its regions while
+ * it holds pages, for the next region over the same snapshot).
+ */
+static inline int wsr_drop_caches(void)
+{
+	int fd, ret = 0;
+
+	sync();
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1", 1) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
 }
 
 /* Number of pages of [off, off + len) of the file that are in page cache. */

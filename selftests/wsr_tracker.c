@@ -56,6 +56,7 @@ FIXTURE_VARIANT_ADD(tracker, small)
 
 FIXTURE_SETUP(tracker)
 {
+	ASSERT_EQ(0, wsr_drop_caches());
 	self->dev = wsr_open();
 	if (self->dev == -ENOENT)
 		WSR_SETUP_SKIP("no " WSR_DEV " (module not loaded)");

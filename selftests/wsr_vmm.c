@@ -113,6 +113,7 @@ FIXTURE_SETUP(vmm)
 {
 	char state[128];
 
+	ASSERT_EQ(0, wsr_drop_caches());
 	if (access("/dev/kvm", R_OK | W_OK))
 		SKIP(_exit(255), "no /dev/kvm");
 	if (access(VMM, X_OK))

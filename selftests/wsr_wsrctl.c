@@ -108,6 +108,7 @@ FIXTURE_SETUP(wsrctl)
 {
 	int ret;
 
+	ASSERT_EQ(0, wsr_drop_caches());
 	if (access(WSRCTL, X_OK))
 		WSR_SETUP_SKIP("%s not in the image", WSRCTL);
 	ret = wsr_probe(&self->api);
