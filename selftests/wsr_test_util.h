@@ -11,6 +11,8 @@
 #define WSR_TEST_UTIL_H
 
 #include <errno.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -234,6 +236,37 @@ static inline int wsr_drop_file_cache(int fd)
 }
 
 /*
+ * Empty every CPU's LRU add batch, where a page-cache page just added
+ * waits until the batch fills and where nothing can evict it: fault one
+ * anonymous 2 MiB page on each CPU (a large folio drains its CPU's batch).
+ * Without transparent huge pages this does nothing.
+ */
+static inline void wsr_lru_drain(void)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN), cpu;
+	unsigned long all, one;
+	char *p, *a;
+
+	if (syscall(SYS_sched_getaffinity, 0, sizeof(all), &all) < 0)
+		return;
+	for (cpu = 0; cpu < ncpu && cpu < 64; cpu++) {
+		one = 1UL << cpu;
+		if (syscall(SYS_sched_setaffinity, 0, sizeof(one), &one))
+			continue;
+		p = mmap(NULL, 2 * (2UL << 20), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			continue;
+		a = (char *)(((unsigned long)p + (2UL << 20) - 1) &
+			     ~((2UL << 20) - 1));
+		madvise(a, 2UL << 20, MADV_HUGEPAGE);
+		a[0] = 1;
+		munmap(p, 2 * (2UL << 20));
+	}
+	syscall(SYS_sched_setaffinity, 0, sizeof(all), &all);
+}
+
+/*
  * Start cold: drop every clean, unmapped page-cache page, which includes
  * the snapshot bases of closed regions (a base outlives its regions while
  * it holds pages, for the next region over the same snapshot).
@@ -243,6 +276,7 @@ static inline int wsr_drop_caches(void)
 	int fd, ret = 0;
 
 	sync();
+	wsr_lru_drain();
 	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
