@@ -69,8 +69,8 @@ static void wsr_restore_map(struct wsr_region *r, const pgoff_t *pages,
 	WRITE_ONCE(r->mapper, current);
 	mmap_read_lock(mm);
 	for (i = 0; i < n; i++) {
-		struct vm_area_struct *vma;
 		VMA_ITERATOR(vmi, mm, 0);
+		struct vm_area_struct *vma;
 		unsigned long step;
 
 		if (done != ULONG_MAX && pages[i] < done)
