@@ -14,12 +14,15 @@
  *  - change: a changed snapshot gets a new base for new regions, existing
  *    regions keep the pages they loaded;
  *  - memory cgroup: base pages are charged to the loader's cgroup;
- *  - kill: a task waiting for a unit another restore loads dies promptly.
+ *  - kill: a task waiting for a unit another restore loads dies promptly;
+ *  - knobs: changing read_batch_kb while restores load changes no request
+ *    in flight (it used to overrun a bio_vec array).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -669,6 +672,59 @@ TEST_F_TIMEOUT(base, kill_while_waiting_for_load, 150)
 	EXPECT_EQ(0, wsr_knob_restore(&batch));
 	EXPECT_EQ(0, wsr_knob_restore(&direct));
 	free(ws);
+}
+
+struct knob_flipper {
+	volatile int stop;
+	uint64_t flips;
+};
+
+static void *flip_batch(void *arg)
+{
+	struct knob_flipper *f = arg;
+
+	while (!f->stop) {
+		wsr_knob_set("read_batch_kb", (f->flips & 1) ? 4 : 64 * 1024);
+		f->flips++;
+	}
+	return NULL;
+}
+
+/*
+ * read_batch_kb flips between its extremes while cold restores load:
+ * every restore still reads each unit once and every byte is right.
+ */
+TEST_F_TIMEOUT(base, batch_knob_flips_during_restores, 150)
+{
+	struct knob_flipper f = { 0 };
+	struct wsr_knob_save batch;
+	struct wsr_restore r;
+	pthread_t t;
+	uint64_t i, start;
+	char *mem;
+	int dev;
+
+	ASSERT_EQ(0, wsr_knob_override(&batch, "read_batch_kb", 1024));
+	ASSERT_EQ(0, pthread_create(&t, NULL, flip_batch, &f));
+	start = wsr_now_ns();
+	for (i = 0; wsr_now_ns() - start < 3000000000ULL; i++) {
+		ASSERT_EQ(0, wsr_drop_caches());
+		dev = open_region(self->snap, variant->flags, REGION_OFF,
+				  REGION_LEN, &mem);
+		ASSERT_LE(0, dev);
+		ASSERT_EQ(0, wsr_restore(dev, self->ws, self->nws, 0, &r));
+		EXPECT_EQ(ws_unit_pages(variant->flags), r.from_device);
+		EXPECT_EQ(0ULL, ws_bad(mem, self->snap, self->ws, self->nws,
+				       REGION_OFF));
+		munmap(mem, REGION_LEN);
+		close(dev);
+	}
+	f.stop = 1;
+	pthread_join(t, NULL);
+	TH_LOG("%llu restores, %llu knob writes", (unsigned long long)i,
+	       (unsigned long long)f.flips);
+	EXPECT_LT(1ULL, f.flips);
+	EXPECT_EQ(0, wsr_knob_restore(&batch));
 }
 
 TEST_HARNESS_MAIN
