@@ -32,13 +32,14 @@
  * Lock order (outermost first):
  *
  *	wsr_file.lock			(wsr_main.c; WSR_IOC_TRACK_FILE)
- *	  wsr_filetrack.mutex		(ops and WSR_IOC_GET_WS of a tracker)
+ *	  wsr_filetrack.mutex		(ops of a tracker)
  *	    wsr_ft_mutex		(wsr_ft_list updates, probe registration)
- *	    wsr_filetrack.lock		(the record; spinlock, leaf)
+ *	    wsr_record.mutex		(the record's arrays, wsr_record.c)
+ *	    wsr_filetrack.lock		(event counters; spinlock, leaf)
+ *	    wsr_record.lock		(the record; spinlock, leaf)
  */
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/overflow.h>
@@ -58,32 +59,23 @@
 /**
  * struct wsr_filetrack - first-touch recorder of a file range
  * @node:        entry in wsr_ft_list while @listed
- * @mutex:       serialises ops and WSR_IOC_GET_WS; protects @listed, @file
- *               and the @seen and @ents pointers
+ * @mutex:       serialises ops; protects @listed and @file
  * @listed:      on wsr_ft_list: recording
  * @file:        the tracked file (a reference), NULL without a record
  * @mapping:     @file's address_space, compared by the probes
  * @first:       first page of the range in the file
  * @npages:      range size in pages
  * @flags:       WSR_TRACK_FILE_*
- * @lock:        protects the record: @seen bits, @ents[@count...], @count,
- *               @dropped and the event counters
- * @start:       ktime_get_ns() at WSR_TRACK_START, time zero
- * @seen:        bitmap of range pages already recorded
- * @ents:        recorded first touches, in order
- * @cap:         entries allocated in @ents
- * @count:       entries used in @ents
- * @dropped:     first touches not recorded because @ents was full
+ * @rec:         the record (index relative to @first)
+ * @lock:        protects the event counters below
  * @faults:      mm_filemap_fault events in the range
  * @major:       of those, with the page not in the page cache
  * @around_hits: mm_filemap_map_page events for the faulting page
  * @around:      mm_filemap_map_page events for a neighbour
  *
- * @mapping, @first, @npages, @flags and @start are set before the tracker
- * is added to wsr_ft_list and stay constant while it is on it, so the
- * probes read them without @lock.  Entries below @count are never written
- * again while @ents is kept, so a holder of @mutex copies them out without
- * @lock.
+ * @mapping, @first, @npages and @flags are set before the tracker is added
+ * to wsr_ft_list and stay constant while it is on it, so the probes read
+ * them without a lock.
  */
 struct wsr_filetrack {
 	struct list_head node;
@@ -95,13 +87,8 @@ struct wsr_filetrack {
 	pgoff_t npages;
 	u32 flags;
 
-	spinlock_t lock;	/* protects the record and counters */
-	u64 start;
-	unsigned long *seen;
-	struct wsr_ws_entry *ents;
-	u64 cap;
-	u64 count;
-	u64 dropped;
+	struct wsr_record rec;
+	spinlock_t lock;	/* protects the counters below */
 	u64 faults;
 	u64 major;
 	u64 around_hits;
@@ -119,21 +106,6 @@ static bool wsr_ft_in_range(const struct wsr_filetrack *ft, pgoff_t index)
 	return index - ft->first < ft->npages;
 }
 
-/* Record the first touch of range page @index. */
-static void wsr_ft_record(struct wsr_filetrack *ft, pgoff_t index)
-{
-	lockdep_assert_held(&ft->lock);
-	if (__test_and_set_bit(index, ft->seen))
-		return;
-	if (ft->count < ft->cap) {
-		ft->ents[ft->count].index = index;
-		ft->ents[ft->count].ns = ktime_get_ns() - ft->start;
-		ft->count++;
-	} else {
-		ft->dropped++;
-	}
-}
-
 /* mm_filemap_fault probe: filemap_fault() looked up vmf->pgoff. */
 static void wsr_ft_probe_fault(void *data, struct vm_fault *vmf, bool cached)
 {
@@ -149,8 +121,8 @@ static void wsr_ft_probe_fault(void *data, struct vm_fault *vmf, bool cached)
 		ft->faults++;
 		if (!cached)
 			ft->major++;
-		wsr_ft_record(ft, vmf->pgoff - ft->first);
 		spin_unlock(&ft->lock);
+		wsr_record_touch(&ft->rec, vmf->pgoff - ft->first);
 	}
 	rcu_read_unlock();
 }
@@ -172,9 +144,9 @@ static void wsr_ft_probe_map_page(void *data, struct vm_fault *vmf,
 			ft->around_hits++;
 		else
 			ft->around++;
-		if (fault || ft->flags & WSR_TRACK_FILE_AROUND)
-			wsr_ft_record(ft, index - ft->first);
 		spin_unlock(&ft->lock);
+		if (fault || ft->flags & WSR_TRACK_FILE_AROUND)
+			wsr_record_touch(&ft->rec, index - ft->first);
 	}
 	rcu_read_unlock();
 }
@@ -239,18 +211,12 @@ static void wsr_ft_drop(struct wsr_filetrack *ft)
 {
 	lockdep_assert_held(&ft->mutex);
 	WARN_ON_ONCE(ft->listed);
-	kvfree(ft->seen);
-	kvfree(ft->ents);
+	wsr_record_reset(&ft->rec);
 	if (ft->file)
 		fput(ft->file);
-	spin_lock(&ft->lock);
-	ft->seen = NULL;
-	ft->ents = NULL;
 	ft->file = NULL;
 	ft->mapping = NULL;
-	ft->cap = 0;
-	ft->count = 0;
-	ft->dropped = 0;
+	spin_lock(&ft->lock);
 	ft->faults = 0;
 	ft->major = 0;
 	ft->around_hits = 0;
@@ -293,48 +259,28 @@ static int wsr_ft_start(struct wsr_filetrack *ft,
 			const struct wsr_track_file *arg)
 {
 	pgoff_t npages = arg->length >> PAGE_SHIFT;
-	struct wsr_ws_entry *ents;
-	unsigned long *seen;
 	struct file *f;
-	u64 cap;
 	int ret;
 
 	lockdep_assert_held(&ft->mutex);
 	f = wsr_ft_get_file(arg);
 	if (IS_ERR(f))
 		return PTR_ERR(f);
-	cap = min_t(u64, READ_ONCE(wsr_tracker_capacity), npages);
-	seen = kvcalloc(BITS_TO_LONGS(npages), sizeof(long),
-			GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	ents = kvmalloc_array(max_t(u64, cap, 1), sizeof(*ents),
-			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!seen || !ents) {
-		ret = -ENOMEM;
-		goto err_free;
-	}
-
 	wsr_ft_list_del(ft);
 	wsr_ft_drop(ft);
+	ret = wsr_record_start(&ft->rec, npages);
+	if (ret) {
+		fput(f);
+		return ret;
+	}
 	ft->file = f;
 	ft->mapping = f->f_mapping;
 	ft->first = arg->offset >> PAGE_SHIFT;
 	ft->npages = npages;
 	ft->flags = arg->flags;
-	spin_lock(&ft->lock);
-	ft->seen = seen;
-	ft->ents = ents;
-	ft->cap = cap;
-	ft->start = ktime_get_ns();
-	spin_unlock(&ft->lock);
 	ret = wsr_ft_list_add(ft);
 	if (ret)
 		wsr_ft_drop(ft);
-	return ret;
-
-err_free:
-	kvfree(seen);
-	kvfree(ents);
-	fput(f);
 	return ret;
 }
 
@@ -406,16 +352,18 @@ int wsr_filetrack_ioctl(struct wsr_filetrack **ftp,
 			return -ENOMEM;
 		mutex_init(&ft->mutex);
 		spin_lock_init(&ft->lock);
+		wsr_record_init(&ft->rec);
 		INIT_LIST_HEAD(&ft->node);
 		mutex_lock(&ft->mutex);
 		ret = wsr_ft_start(ft, arg);
 		mutex_unlock(&ft->mutex);
 		if (ret) {
+			wsr_record_free(&ft->rec);
 			mutex_destroy(&ft->mutex);
 			kfree(ft);
 			return ret;
 		}
-		/* Pairs with smp_load_acquire() in wsr_filetrack_get(). */
+		/* Pairs with smp_load_acquire() in wsr_filetrack_record(). */
 		smp_store_release(ftp, ft);
 	} else {
 		mutex_lock(&ft->mutex);
@@ -423,6 +371,7 @@ int wsr_filetrack_ioctl(struct wsr_filetrack **ftp,
 			ret = wsr_ft_start(ft, arg);
 		} else {
 			wsr_ft_list_del(ft);
+			wsr_record_stop(&ft->rec);
 			if (arg->op == WSR_TRACK_RESET)
 				wsr_ft_drop(ft);
 		}
@@ -441,42 +390,19 @@ int wsr_filetrack_ioctl(struct wsr_filetrack **ftp,
 }
 
 /**
- * wsr_filetrack_get() - WSR_IOC_GET_WS on a /dev/wsr file that tracks a file
+ * wsr_filetrack_record() - the record of a /dev/wsr file that tracks a file
  * @ftp: the /dev/wsr file's tracker, NULL if WSR_TRACK_START never
  *       succeeded on it; read without the lock that serialises its update
- * @arg: validated here; count, flags and dropped set on return
  *
- * Copies out the record, also while recording (the first touches so far).
- *
- * Return: 0, -EINVAL (no tracker, pad, reserved), -ENOSPC (capacity too
- * small, count holds the number needed), -EFAULT.
- * Context: process context, takes wsr_filetrack.mutex.
+ * Return: the record (it lives as long as the /dev/wsr file), or NULL.
+ * Context: any.
  */
-int wsr_filetrack_get(struct wsr_filetrack **ftp, struct wsr_get_ws *arg)
+struct wsr_record *wsr_filetrack_record(struct wsr_filetrack **ftp)
 {
 	/* Pairs with smp_store_release() in wsr_filetrack_ioctl(). */
 	struct wsr_filetrack *ft = smp_load_acquire(ftp);
-	u64 cap = arg->count, n;
-	int ret = 0;
 
-	if (!ft || arg->pad ||
-	    memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
-		return -EINVAL;
-
-	mutex_lock(&ft->mutex);
-	spin_lock(&ft->lock);
-	n = ft->count;
-	arg->dropped = ft->dropped;
-	spin_unlock(&ft->lock);
-	arg->count = n;
-	arg->flags = arg->dropped ? WSR_WS_OVERFLOW : 0;
-	if (cap < n)
-		ret = -ENOSPC;
-	else if (n && copy_to_user(u64_to_user_ptr(arg->entries), ft->ents,
-				   n * sizeof(*ft->ents)))
-		ret = -EFAULT;
-	mutex_unlock(&ft->mutex);
-	return ret;
+	return ft ? &ft->rec : NULL;
 }
 
 /**
@@ -494,6 +420,7 @@ void wsr_filetrack_release(struct wsr_filetrack *ft)
 	wsr_ft_list_del(ft);
 	wsr_ft_drop(ft);
 	mutex_unlock(&ft->mutex);
+	wsr_record_free(&ft->rec);
 	mutex_destroy(&ft->mutex);
 	kfree(ft);
 }

@@ -18,6 +18,7 @@
 #include <linux/wsr.h>
 
 struct wsr_filetrack;
+struct wsr_record;
 
 #ifdef WSR_HAVE_FILETRACK
 
@@ -26,7 +27,7 @@ struct wsr_filetrack;
 
 int wsr_filetrack_ioctl(struct wsr_filetrack **ftp,
 			struct wsr_track_file *arg);
-int wsr_filetrack_get(struct wsr_filetrack **ftp, struct wsr_get_ws *arg);
+struct wsr_record *wsr_filetrack_record(struct wsr_filetrack **ftp);
 void wsr_filetrack_release(struct wsr_filetrack *ft);
 
 #else /* !WSR_HAVE_FILETRACK */
@@ -40,10 +41,10 @@ static inline int wsr_filetrack_ioctl(struct wsr_filetrack **ftp,
 	return -ENOTTY;
 }
 
-static inline int wsr_filetrack_get(struct wsr_filetrack **ftp,
-				    struct wsr_get_ws *arg)
+static inline struct wsr_record *
+wsr_filetrack_record(struct wsr_filetrack **ftp)
 {
-	return -EINVAL;
+	return NULL;
 }
 
 static inline void wsr_filetrack_release(struct wsr_filetrack *ft)

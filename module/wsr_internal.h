@@ -10,8 +10,9 @@
  *	wsr_region.c		region create/destroy, statistics
  *	wsr_restore.c		WSR_IOC_RESTORE, background restores
  *	wsr_fault.c		the mapping: vm_ops, mmap
- *	wsr_tracker.c		first-touch record of a region
+ *	wsr_tracker.c		a region's first-touch record
  *	wsr_base.c		per-snapshot page store (the base)
+ *	wsr_record.c		first-touch record type of both trackers
  *	wsr_io.c		reads from the snapshot file
  *
  * Knob variables and wsr_gstats are defined in wsr_sysfs.c and read by
@@ -21,13 +22,14 @@
  *
  *	wsr_file.lock			(wsr_main.c, per open file)
  *	  wsr_region.mutex		(ioctls that change region state)
+ *	    wsr_record.mutex		(record arrays, WSR_IOC_GET_WS copy-out)
  *	    wsr_base_lock		(wsr_base.c, the table of bases)
  *	    mmap_lock			(restore mapping, copy_{to,from}_user)
  *	      folio lock		(a base unit being loaded)
  *	        i_mmap_rwsem		(wsr_base_unmap())
  *	      wsr_base.lock		(chunk modes; spinlock, leaf)
  *	      wsr_region.lock		(async state; spinlock, leaf)
- *	      wsr_tracker.lock		(first-touch record; spinlock, leaf)
+ *	      wsr_record.lock		(first-touch record; spinlock, leaf)
  *	      wsr_region.stat_lock	(counters; spinlock, leaf)
  *
  * A loader holds the locks of the folios it loads while it reads into them
@@ -150,20 +152,22 @@ struct wsr_base {
 };
 
 /**
- * struct wsr_tracker - first-touch recorder of one region
+ * struct wsr_record - first-touch record of a range of pages (wsr_record.c)
+ * @mutex:   serialises replacing the arrays and copying them out
  * @lock:    protects every field below
  * @on:      recording
  * @start:   ktime_get_ns() of time zero
- * @seen:    bitmap of region pages already touched since time zero
+ * @seen:    bitmap of pages already touched since time zero
  * @ents:    recorded first touches, in order
  * @cap:     entries allocated in @ents
  * @count:   entries used in @ents
  * @dropped: first touches not recorded because @ents was full
  *
- * @seen and @ents are replaced only with wsr_region.mutex held as well, so
- * a holder of that mutex may read @ents[0, @count) without @lock.
+ * @seen and @ents are replaced only with @mutex held as well, so a holder
+ * of @mutex may read @ents[0, @count) without @lock.
  */
-struct wsr_tracker {
+struct wsr_record {
+	struct mutex mutex;	/* serialises array replacement, copy-out */
 	spinlock_t lock;	/* protects the fields below */
 	bool on;
 	u64 start;
@@ -220,7 +224,7 @@ struct wsr_async {
  * @async:        background restore state
  * @stat_lock:    protects @stats
  * @stats:        per-region counters (WSR_IOC_STATS)
- * @track:        first-touch tracker
+ * @track:        first-touch record of the region's pages
  */
 struct wsr_region {
 	u32 id;
@@ -240,7 +244,7 @@ struct wsr_region {
 	spinlock_t stat_lock;	/* protects @stats */
 	struct wsr_stats stats;
 
-	struct wsr_tracker track;
+	struct wsr_record track;
 };
 
 /* Tunables (wsr_sysfs.c); read with READ_ONCE(), no lock. */
@@ -303,11 +307,18 @@ void wsr_base_unmap(struct wsr_base *b);
 void wsr_base_trim(void);
 unsigned long wsr_base_count(unsigned long *pages);
 
+/* wsr_record.c */
+void wsr_record_init(struct wsr_record *rec);
+int wsr_record_start(struct wsr_record *rec, pgoff_t npages);
+void wsr_record_stop(struct wsr_record *rec);
+void wsr_record_reset(struct wsr_record *rec);
+void wsr_record_free(struct wsr_record *rec);
+bool wsr_record_on(struct wsr_record *rec);
+void wsr_record_touch(struct wsr_record *rec, pgoff_t index);
+void wsr_record_counts(struct wsr_record *rec, u64 *count, u64 *dropped);
+
 /* wsr_tracker.c */
-int wsr_tracker_init(struct wsr_region *r);
-void wsr_tracker_free(struct wsr_region *r);
 int wsr_tracker_op(struct wsr_region *r, u32 op);
-int wsr_tracker_get(struct wsr_region *r, struct wsr_get_ws *arg);
 void wsr_tracker_record(struct wsr_region *r, pgoff_t index);
 bool wsr_tracker_recording(struct wsr_region *r);
 

@@ -198,6 +198,28 @@ static int wsr_ioc_wait(struct wsr_region *r, struct wsr_wait *arg)
 	return wsr_restore_wait(r, arg);
 }
 
+/* WSR_IOC_GET_WS of either tracker: the one copy-out of a record. */
+static int wsr_ioc_get_ws(struct wsr_record *rec, struct wsr_get_ws *arg)
+{
+	u64 cap = arg->count, n;
+	int ret = 0;
+
+	if (!rec || arg->pad ||
+	    memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
+		return -EINVAL;
+	mutex_lock(&rec->mutex);
+	wsr_record_counts(rec, &n, &arg->dropped);
+	arg->count = n;
+	arg->flags = arg->dropped ? WSR_WS_OVERFLOW : 0;
+	if (cap < n)
+		ret = -ENOSPC;
+	else if (n && copy_to_user(u64_to_user_ptr(arg->entries), rec->ents,
+				   n * sizeof(*rec->ents)))
+		ret = -EFAULT;
+	mutex_unlock(&rec->mutex);
+	return ret;
+}
+
 static int wsr_ioc_stats(struct wsr_region *r, struct wsr_stats *arg)
 {
 	memset(arg, 0, sizeof(*arg));
@@ -274,8 +296,8 @@ static long wsr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		ret = wsr_ioc_track(r, &u.track);
 		break;
 	case WSR_IOC_GET_WS:
-		ret = r ? wsr_tracker_get(r, &u.get_ws) :
-		      wsr_filetrack_get(&wf->ft, &u.get_ws);
+		ret = wsr_ioc_get_ws(r ? &r->track :
+				     wsr_filetrack_record(&wf->ft), &u.get_ws);
 		/* -ENOSPC reports the count needed */
 		if (ret == -ENOSPC &&
 		    copy_to_user(uarg, &u, _IOC_SIZE(cmd)))

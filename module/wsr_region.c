@@ -43,10 +43,7 @@ void wsr_stats_get(struct wsr_region *r, struct wsr_stats *out)
 	out->restore_pending = r->async_active ? r->async.pending : 0;
 	spin_unlock(&r->lock);
 
-	spin_lock(&r->track.lock);
-	out->tracked = r->track.count;
-	out->dropped = r->track.dropped;
-	spin_unlock(&r->track.lock);
+	wsr_record_counts(&r->track, &out->tracked, &out->dropped);
 
 	wsr_base_resident(r->base, &out->resident_huge, &out->resident_small);
 }
@@ -60,7 +57,7 @@ static int wsr_region_release(struct inode *inode, struct file *file)
 	wsr_restore_stop(r);
 	wsr_stats_get(r, &s);
 	trace_wsr_region_destroy(r->id, s.faults, s.bytes_read);
-	wsr_tracker_free(r);
+	wsr_record_free(&r->track);
 	wsr_base_put(r->base);
 	ida_free(&wsr_region_ida, r->id);
 	mutex_destroy(&r->mutex);
@@ -144,13 +141,13 @@ int wsr_region_create(const struct wsr_create *arg, struct wsr_region **out)
 	spin_lock_init(&r->stat_lock);
 	init_waitqueue_head(&r->wq);
 	INIT_WORK(&r->async.work, wsr_restore_work);
-	wsr_tracker_init(r);
+	wsr_record_init(&r->track);
 	if (arg->flags & WSR_CREATE_TRACK) {
 		mutex_lock(&r->mutex);
 		ret = wsr_tracker_op(r, WSR_TRACK_START);
 		mutex_unlock(&r->mutex);
 		if (ret)
-			goto err_ida;
+			goto err_track;
 	}
 	r->vfile = wsr_base_open(r->base, &wsr_region_fops, r);
 	if (IS_ERR(r->vfile)) {
@@ -165,8 +162,8 @@ int wsr_region_create(const struct wsr_create *arg, struct wsr_region **out)
 	return 0;
 
 err_track:
-	wsr_tracker_free(r);
-err_ida:
+	wsr_record_free(&r->track);
+	mutex_destroy(&r->mutex);
 	ida_free(&wsr_region_ida, r->id);
 err_base:
 	wsr_base_put(r->base);
