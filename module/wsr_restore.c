@@ -52,6 +52,36 @@ static unsigned long wsr_batch_pages(void)
 	return max(1UL, READ_ONCE(wsr_read_batch_kb) >> (PAGE_SHIFT - 10));
 }
 
+/* Where a region is mapped in the caller's address space. */
+struct wsr_map_range {
+	unsigned long start;
+	unsigned long end;
+	pgoff_t pgoff;
+};
+
+#define WSR_MAP_RANGES		8
+
+/* The caller's mappings of @r, at most WSR_MAP_RANGES of them. */
+static unsigned int wsr_map_ranges(struct wsr_region *r, struct mm_struct *mm,
+				   struct wsr_map_range *mr)
+{
+	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
+	unsigned int n = 0;
+
+	lockdep_assert_held(&mm->mmap_lock);
+	for_each_vma(vmi, vma) {
+		if (!wsr_fault_is_region_vma(r, vma))
+			continue;
+		mr[n].start = vma->vm_start;
+		mr[n].end = vma->vm_end;
+		mr[n].pgoff = vma->vm_pgoff;
+		if (++n == WSR_MAP_RANGES)
+			break;
+	}
+	return n;
+}
+
 /*
  * Map the sorted working set into the caller's mappings of the region by
  * read faults that find every unit loaded: fault-around maps a window of
@@ -60,44 +90,49 @@ static unsigned long wsr_batch_pages(void)
 static void wsr_restore_map(struct wsr_region *r, const pgoff_t *pages,
 			    unsigned long n)
 {
+	struct wsr_map_range mr[WSR_MAP_RANGES];
 	struct mm_struct *mm = current->mm;
-	unsigned long i, done = ULONG_MAX;
+	unsigned long i, done = 0;
+	unsigned int nr, k;
 	bool unlocked;
 
 	if (!mm || !n || wsr_tracker_recording(r))
 		return;
 	WRITE_ONCE(r->mapper, current);
 	mmap_read_lock(mm);
-	for (i = 0; i < n; i++) {
-		VMA_ITERATOR(vmi, mm, 0);
-		struct vm_area_struct *vma;
+	nr = wsr_map_ranges(r, mm, mr);
+	for (i = 0; i < n && nr; i++) {
 		unsigned long step;
 
-		if (done != ULONG_MAX && pages[i] < done)
+		if (i && pages[i] < done)
 			continue;
 		step = wsr_base_unit_huge(r->base, pages[i], false) ?
 		       WSR_CHUNK_PAGES : WSR_AROUND_PAGES;
 		done = round_down(pages[i], step) + step;
-		for_each_vma(vmi, vma) {
+		for (k = 0; k < nr; k++) {
 			unsigned long addr;
 
-			if (!wsr_fault_is_region_vma(r, vma) ||
-			    pages[i] < vma->vm_pgoff ||
-			    pages[i] >= vma->vm_pgoff + vma_pages(vma))
+			if (pages[i] < mr[k].pgoff ||
+			    pages[i] - mr[k].pgoff >=
+			    (mr[k].end - mr[k].start) >> PAGE_SHIFT)
 				continue;
-			addr = vma->vm_start +
-			       ((pages[i] - vma->vm_pgoff) << PAGE_SHIFT);
+			addr = mr[k].start +
+			       ((pages[i] - mr[k].pgoff) << PAGE_SHIFT);
 			unlocked = false;
-			if (fixup_user_fault(mm, addr, 0, &unlocked) ||
-			    unlocked)
-				break;	/* the VMA tree may have changed */
+			/* A VMA that changed meanwhile is simply not ours. */
+			if (!fixup_user_fault(mm, addr, 0, &unlocked) &&
+			    !unlocked)
+				continue;
+			nr = wsr_map_ranges(r, mm, mr);
+			break;
 		}
 		if (fatal_signal_pending(current))
 			break;
-		if (!(i & 63)) {
+		if (!(i & 255) && need_resched()) {
 			mmap_read_unlock(mm);
 			cond_resched();
 			mmap_read_lock(mm);
+			nr = wsr_map_ranges(r, mm, mr);
 		}
 	}
 	mmap_read_unlock(mm);
