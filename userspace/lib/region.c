@@ -101,9 +101,9 @@ err_free:
 }
 
 /*
- * Map the whole region MAP_SHARED at a 2 MiB aligned address, so that the
- * module can use PMD mappings: reserve len + 2 MiB of address space, map the
- * region over its aligned part and give back the rest.
+ * Map the whole region, copy-on-write, at a 2 MiB aligned address, so that
+ * the module can use PMD mappings: reserve len + 2 MiB of address space,
+ * map the region over its aligned part and give back the rest.
  */
 WSR_EXPORT int wsr_region_map(struct wsr_region *r, void **addr)
 {
@@ -126,7 +126,7 @@ WSR_EXPORT int wsr_region_map(struct wsr_region *r, void **addr)
 	base = (uintptr_t)res;
 	aligned = (base + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
 	map = mmap((void *)aligned, len, PROT_READ | PROT_WRITE,
-		   MAP_SHARED | MAP_FIXED, r->fd, 0);
+		   MAP_PRIVATE | MAP_FIXED, r->fd, 0);
 	if (map == MAP_FAILED) {
 		int ret = -errno;
 
