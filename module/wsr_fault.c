@@ -132,20 +132,19 @@ static bool wsr_fault_read_around(struct wsr_region *r, pgoff_t index)
 }
 
 /* Load the unit of @index for a fault; returns the source. */
-static int wsr_fault_load(struct wsr_region *r, pgoff_t index, bool record,
-			  int *src, bool *huge)
+static int wsr_fault_load(struct wsr_region *r, pgoff_t index, bool huge,
+			  bool record, int *src)
 {
 	struct wsr_load_stats ls = {};
 	bool read = false;
 	int ret;
 
-	*huge = wsr_base_unit_huge(r->base, index, record);
 	/* A background restore reads a working-set page's neighbours. */
-	if (!*huge && !wsr_async_will_load(r, index))
+	if (!huge && !wsr_async_will_load(r, index))
 		read = wsr_fault_read_around(r, index);
 	/* 4 KiB loads are accounted by the wsr_fault event, 2 MiB by runs. */
 	ret = wsr_base_load(r->base, &index, 1, record, false,
-			    *huge ? r->id : 0, &ls);
+			    huge ? r->id : 0, &ls);
 	wsr_stats_add_load(r, &ls);
 	if (ls.device || read)
 		*src = WSR_SRC_DEVICE;
@@ -203,12 +202,18 @@ static vm_fault_t wsr_fault(struct vm_fault *vmf)
 		}
 	}
 	if (!waited && !wsr_base_has(r->base, index)) {
+		huge = wsr_base_unit_huge(r->base, index, record);
+		/*
+		 * Drop mmap_lock for device I/O; a 4 KiB copy from the page
+		 * cache is done at once, like a minor fault.
+		 */
 		if (fault_flag_allow_retry_first(vmf->flags) &&
-		    !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT)) {
+		    !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT) &&
+		    (huge || !wsr_io_cached(&r->base->src, index, true))) {
 			fpin = get_file(vmf->vma->vm_file);
 			mmap_read_unlock(vmf->vma->vm_mm);
 		}
-		err = wsr_fault_load(r, index, record, &src, &huge);
+		err = wsr_fault_load(r, index, huge, record, &src);
 		if (count)
 			wsr_fault_account(r, index, huge, src, false, t0);
 		if (fpin) {
