@@ -6,9 +6,11 @@
  *   wsr-vmm run --payload IMG --mem SIZE --snapshot DIR [--input N]
  *   wsr-vmm restore --snapshot DIR --backend B [--ws F] [--record F]
  *                   [--input N] [--async] [--lazy] [--cold] [--json]
+ *                   [--batch]
  *   wsr-vmm expect --snapshot DIR --input N
  *   wsr-vmm merge -o OUT IN...
  *   wsr-vmm table [FILE]
+ *   wsr-vmm conc-table [FILE]
  *
  * See README.md.
  */
@@ -16,6 +18,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +32,7 @@
 
 int cmd_merge(int argc, char **argv);
 int cmd_table(int argc, char **argv);
+int cmd_conc_table(int argc, char **argv);
 
 static const struct backend *const backends[] = {
 	&backend_file, &backend_eager, &backend_reap, &backend_faasnap,
@@ -98,10 +102,11 @@ static void usage(FILE *f)
 	      "  wsr-vmm run --payload IMG --mem SIZE --snapshot DIR [--input N]\n"
 	      "  wsr-vmm restore --snapshot DIR --backend file|eager|reap|faasnap|wsr\n"
 	      "                  [--ws FILE] [--record FILE] [--input N] [--async]\n"
-	      "                  [--lazy] [--cold] [--json] [--verbose]\n"
+	      "                  [--lazy] [--cold] [--json] [--verbose] [--batch]\n"
 	      "  wsr-vmm expect --snapshot DIR --input N\n"
 	      "  wsr-vmm merge -o OUT IN...\n"
-	      "  wsr-vmm table [FILE]\n", f);
+	      "  wsr-vmm table [FILE]\n"
+	      "  wsr-vmm conc-table [FILE]\n", f);
 }
 
 /* ------------------------------------------------------------------ run */
@@ -360,6 +365,7 @@ static void print_result(struct restore *r, const struct backend *b,
 			 uint64_t expect, struct sample *s0, struct sample *s1)
 {
 	uint64_t anon_kb = 0, file_kb = 0, shmem_kb = 0, cached = 0, mem_kb;
+	uint64_t private_kb, shared_kb;
 	long majflt = s1->ru.ru_majflt - s0->ru.ru_majflt;
 	long minflt = s1->ru.ru_minflt - s0->ru.ru_minflt;
 	int64_t rd_bytes = -1, rd_ios = -1;
@@ -372,8 +378,16 @@ static void print_result(struct restore *r, const struct backend *b,
 	}
 	proc_rss(&anon_kb, &file_kb, &shmem_kb);
 	cache_pages(r->snap_fd, r->st.mem_size, NULL, &cached);
-	/* RssFile of a file mapping is page cache, counted in cached. */
-	mem_kb = anon_kb + shmem_kb + cached * 4 + r->mem_extra_kb;
+	/*
+	 * RssFile of a file mapping is page cache, counted in cached (or,
+	 * for a wsr mapping, base pages, counted in mem_extra_kb).  Private:
+	 * this instance's own pages; shared: what every instance restoring
+	 * the same snapshot on this host uses too (the snapshot's page
+	 * cache, the wsr base), to be counted once for all of them.
+	 */
+	private_kb = anon_kb + shmem_kb;
+	shared_kb = cached * 4 + r->mem_extra_kb;
+	mem_kb = private_kb + shared_kb;
 
 	if (json) {
 		printf("{\"payload\":\"%s\",\"backend\":\"%s%s%s\","
@@ -384,7 +398,8 @@ static void print_result(struct restore *r, const struct backend *b,
 		       "\"read_bytes\":%" PRId64 ",\"read_ios\":%" PRId64
 		       ",\"read_twice\":%" PRId64 ",\"rss_anon_kb\":%" PRIu64
 		       ",\"rss_file_kb\":%" PRIu64 ",\"cache_kb\":%" PRIu64
-		       ",\"mem_kb\":%" PRIu64 ",\"mem_size\":%" PRIu64,
+		       ",\"mem_kb\":%" PRIu64 ",\"private_kb\":%" PRIu64
+		       ",\"shared_kb\":%" PRIu64 ",\"mem_size\":%" PRIu64,
 		       r->st.name, b->name, r->async ? "-async" : "",
 		       r->lazy ? "-lazy" : "", input,
 		       cold ? "cold" : "warm", ok ? "true" : "false", result,
@@ -392,7 +407,8 @@ static void print_result(struct restore *r, const struct backend *b,
 		       (r->t_setup - r->t_start) / 1e3,
 		       (r->t_done - r->t_resume) / 1e3, majflt, minflt,
 		       rd_bytes, rd_ios, r->read_twice, anon_kb, file_kb,
-		       cached * 4, mem_kb, r->st.mem_size);
+		       cached * 4, mem_kb, private_kb, shared_kb,
+		       r->st.mem_size);
 		for (i = 0; i < r->nextra; i++)
 			printf(",\"%s\":%" PRId64, r->extra[i].key,
 			       r->extra[i].val);
@@ -415,9 +431,9 @@ static void print_result(struct restore *r, const struct backend *b,
 			printf("n/a\n");
 		else
 			printf("%" PRId64 " pages\n", r->read_twice);
-		printf("  memory: %" PRIu64 " KiB (anon %" PRIu64
-		       ", snapshot page cache %" PRIu64 ", other %" PRIu64
-		       ")\n", mem_kb, anon_kb + shmem_kb, cached * 4,
+		printf("  memory: %" PRIu64 " KiB (private: anon %" PRIu64
+		       "; shared: snapshot page cache %" PRIu64 ", wsr base %"
+		       PRIu64 ")\n", mem_kb, private_kb, cached * 4,
 		       r->mem_extra_kb);
 		for (i = 0; i < r->nextra; i++)
 			printf("  %s: %" PRId64 "\n", r->extra[i].key,
@@ -439,12 +455,13 @@ static int cmd_restore(int argc, char **argv)
 		{ "cold", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "batch", no_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct backend *b = NULL;
 	struct restore r = { .snap_fd = -1, .read_twice = -1 };
 	struct sample s0, s1;
-	bool cold = false, json = false;
+	bool cold = false, json = false, batch = false;
 	uint64_t expect = 0, cached;
 	enum vm_event ev;
 	uint32_t input = 0;
@@ -452,7 +469,7 @@ static int cmd_restore(int argc, char **argv)
 	unsigned int i;
 	int c, ret, rc = 1;
 
-	while ((c = getopt_long(argc, argv, "s:b:w:r:i:alcjv", opts,
+	while ((c = getopt_long(argc, argv, "s:b:w:r:i:alcjvB", opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -494,6 +511,9 @@ static int cmd_restore(int argc, char **argv)
 		case 'v':
 			r.verbose = true;
 			break;
+		case 'B':
+			batch = true;
+			break;
 		default:
 			goto bad;
 		}
@@ -522,6 +542,13 @@ static int cmd_restore(int argc, char **argv)
 	}
 	if (cache_pages(r.snap_fd, r.st.mem_size, &r.cache_before, &cached))
 		r.cache_before = NULL;
+	/*
+	 * --batch: ready to restore; wait here until whoever started a batch
+	 * of instances has seen every one of them stop and continues them
+	 * all at once (wsr-demo's concurrency table).
+	 */
+	if (batch)
+		raise(SIGSTOP);
 
 	sample(&r, &s0);
 	r.t_start = now_ns();
@@ -654,6 +681,8 @@ int main(int argc, char **argv)
 		return cmd_merge(argc - 1, argv + 1);
 	if (!strcmp(cmd, "table"))
 		return cmd_table(argc - 1, argv + 1);
+	if (!strcmp(cmd, "conc-table"))
+		return cmd_conc_table(argc - 1, argv + 1);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
 		usage(stdout);
 		return 0;

@@ -2,6 +2,8 @@
 /*
  * wsr-vmm merge: merge wsr working sets (libwsr wsr_ws_merge()).
  * wsr-vmm table: the demo's tables from "restore --json" lines.
+ * wsr-vmm conc-table: the demo's concurrency table from batches of
+ * "restore --json --batch" lines (wsr-demo tags them with "n").
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +15,7 @@
 
 int cmd_merge(int argc, char **argv);
 int cmd_table(int argc, char **argv);
+int cmd_conc_table(int argc, char **argv);
 
 int cmd_merge(int argc, char **argv)
 {
@@ -238,6 +241,226 @@ int cmd_table(int argc, char **argv)
 	}
 	if (bad) {
 		printf("\n%u runs gave a WRONG RESULT\n", bad);
+		return 1;
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------- conc-table */
+
+/*
+ * Input, written by wsr-demo for every batch of N instances started at
+ * once: each instance's "restore --json" line with "n":N put first, and
+ * one summary line {"batch":true,"payload":..,"backend":..,"n":N,
+ * "read_bytes":..,"failed":..,"base_kb_after":..,"disk":..} with the
+ * bytes the block device read over the whole batch, how many instances
+ * exited non-zero and what the wsr bases held after it (-1: no wsr).
+ */
+#define CONC_MAX	64
+#define CONC_INST_MAX	256
+
+struct crow {
+	char payload[16];
+	char backend[24];
+	char disk[16];
+	unsigned int n;			/* instances started */
+	unsigned int got;		/* their JSON lines */
+	unsigned int bad;		/* lines with a wrong result */
+	unsigned int failed;		/* instances that exited non-zero */
+	bool have_batch;
+	double rd_bytes;		/* the device, whole batch */
+	double private_kb;		/* sum over the instances */
+	double shared_kb;		/* max over the instances */
+	double base_kb;			/* max over the instances: the base */
+	double base_kb_after;		/* sysfs base_pages after the batch */
+	double lat_us[CONC_INST_MAX];
+};
+
+static struct crow *crow_get(struct crow *rows, unsigned int *nrows,
+			     const char *payload, const char *backend,
+			     unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < *nrows; i++)
+		if (!strcmp(rows[i].payload, payload) &&
+		    !strcmp(rows[i].backend, backend) && rows[i].n == n)
+			return &rows[i];
+	if (*nrows == CONC_MAX)
+		return NULL;
+	memset(&rows[*nrows], 0, sizeof(rows[0]));
+	snprintf(rows[*nrows].payload, sizeof(rows[0].payload), "%s", payload);
+	snprintf(rows[*nrows].backend, sizeof(rows[0].backend), "%s", backend);
+	rows[*nrows].n = n;
+	return &rows[(*nrows)++];
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of the @n sorted values @v: v[ceil(q*n) - 1]. */
+static double percentile(const double *v, unsigned int n, unsigned int q)
+{
+	unsigned int k = (q * n + 99) / 100;
+
+	return v[k ? k - 1 : 0];
+}
+
+int cmd_conc_table(int argc, char **argv)
+{
+	static struct crow rows[CONC_MAX];
+	char line[4096], payload[16], backend[24], buf[16];
+	unsigned int nrows = 0, i, j, k, bad = 0;
+	const char *path = argc > 1 ? argv[1] : NULL;
+	FILE *f = path ? fopen(path, "re") : stdin;
+
+	if (!f) {
+		vmm_err("%s: %s", path, strerror(errno));
+		return 1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct crow *r;
+		double n = json_num(line, "n");
+
+		if (line[0] != '{' || n < 1 ||
+		    !json_get(line, "payload", payload, sizeof(payload)) ||
+		    !json_get(line, "backend", backend, sizeof(backend)))
+			continue;
+		r = crow_get(rows, &nrows, payload, backend, (unsigned int)n);
+		if (!r)
+			continue;
+		if (json_get(line, "batch", buf, sizeof(buf))) {
+			r->have_batch = true;
+			r->rd_bytes = json_num(line, "read_bytes");
+			r->failed = json_num(line, "failed");
+			r->base_kb_after = json_num(line, "base_kb_after");
+			json_get(line, "disk", r->disk, sizeof(r->disk));
+			continue;
+		}
+		if (r->got == CONC_INST_MAX)
+			continue;
+		r->lat_us[r->got++] = json_num(line, "latency_us");
+		if (!json_get(line, "ok", buf, sizeof(buf)) ||
+		    strcmp(buf, "true"))
+			r->bad++;
+		r->private_kb += json_num(line, "private_kb");
+		if (json_num(line, "shared_kb") > r->shared_kb)
+			r->shared_kb = json_num(line, "shared_kb");
+		/* wsr: the rest of the shared part is its base */
+		if (json_num(line, "shared_kb") - json_num(line, "cache_kb") >
+		    r->base_kb)
+			r->base_kb = json_num(line, "shared_kb") -
+				     json_num(line, "cache_kb");
+	}
+	if (path)
+		fclose(f);
+
+	/* One table per payload; rows are backends, then N ascending. */
+	for (i = 0; i < nrows; i++) {
+		char note[256] = "";
+		size_t nl = 0;
+		bool first = true;
+
+		for (j = 0; j < i; j++)
+			if (!strcmp(rows[j].payload, rows[i].payload))
+				break;
+		if (j < i)
+			continue;
+		for (k = 0; k < sizeof(table_order) / sizeof(*table_order);
+		     k++) {
+			unsigned int last_n = 0;
+
+			for (;;) {
+				const struct crow *one = NULL;
+				struct crow *r = NULL;
+				bool fail;
+
+				/* the next larger N of this backend */
+				for (j = 0; j < nrows; j++) {
+					struct crow *c = &rows[j];
+
+					if (strcmp(c->payload, rows[i].payload) ||
+					    strcmp(c->backend, table_order[k]))
+						continue;
+					if (c->n == 1)
+						one = c;
+					if (c->n > last_n &&
+					    (!r || c->n < r->n))
+						r = c;
+				}
+				if (!r)
+					break;
+				last_n = r->n;
+				if (first) {
+					printf("\n%s, N concurrent restores of input 1, page cache dropped once before each batch%s%s\n",
+					       r->payload, r->disk[0] ?
+					       "; device " : "", r->disk);
+					printf("%-14s %4s %10s %7s %9s %9s %9s %10s %s\n",
+					       "backend", "N", "read_MiB",
+					       "x_N1", "p50_ms", "p99_ms",
+					       "mem_MiB", "shared_MiB", "ok");
+					first = false;
+				}
+				printf("%-14s %4u ", r->backend, r->n);
+				if (r->have_batch && r->rd_bytes >= 0)
+					printf("%10.2f ",
+					       r->rd_bytes / 1048576.0);
+				else
+					printf("%10s ", "-");
+				if (r->have_batch && one && one->have_batch &&
+				    one->rd_bytes > 0 && r->rd_bytes >= 0)
+					printf("%7.2f ",
+					       r->rd_bytes / one->rd_bytes);
+				else
+					printf("%7s ", "-");
+				if (r->got) {
+					qsort(r->lat_us, r->got,
+					      sizeof(r->lat_us[0]), cmp_double);
+					printf("%9.2f %9.2f ",
+					       percentile(r->lat_us, r->got,
+							  50) / 1e3,
+					       percentile(r->lat_us, r->got,
+							  99) / 1e3);
+				} else {
+					printf("%9s %9s ", "-", "-");
+				}
+				printf("%9.1f %10.1f ",
+				       (r->private_kb + r->shared_kb) / 1024.0,
+				       r->shared_kb / 1024.0);
+				/* cross-check of wsr's shared part */
+				if (!strcmp(r->backend, "wsr") &&
+				    r->have_batch && r->base_kb_after >= 0 &&
+				    nl < sizeof(note))
+					nl += snprintf(note + nl,
+						       sizeof(note) - nl,
+						       "%sN=%u %.1f/%.1f",
+						       nl ? ", " : "", r->n,
+						       r->base_kb_after /
+						       1024.0,
+						       r->base_kb / 1024.0);
+				fail = r->bad || r->failed || r->got < r->n ||
+				       !r->have_batch;
+				if (fail) {
+					bad++;
+					printf("FAIL (%u of %u ok)\n",
+					       r->got - r->bad < r->n ?
+					       r->got - r->bad : r->n, r->n);
+				} else {
+					printf("ok\n");
+				}
+			}
+		}
+		if (nl)
+			printf("wsr bases after the batch (sysfs base_pages) / the largest an instance saw, MiB: %s\n",
+			       note);
+	}
+	if (bad) {
+		printf("\n%u batches had a failed instance or a WRONG RESULT\n",
+		       bad);
 		return 1;
 	}
 	return 0;

@@ -130,7 +130,11 @@ struct restore {
 	uint8_t *cache_before;		/* mincore of DIR/mem at the start */
 	/* set by the backend's setup */
 	void *mem;
-	uint64_t mem_extra_kb;		/* memory outside RSS and page cache */
+	/*
+	 * memory outside RSS and page cache, shared by every instance over
+	 * the snapshot (the wsr base)
+	 */
+	uint64_t mem_extra_kb;
 	void *priv;
 	/* measurements */
 	uint64_t t_start;
