@@ -145,6 +145,15 @@ static int wsr_fault_load(struct wsr_region *r, pgoff_t index, bool huge,
 	/* 4 KiB loads are accounted by the wsr_fault event, 2 MiB by runs. */
 	ret = wsr_base_load(r->base, &index, 1, record, false,
 			    huge ? r->id : 0, &ls);
+	/*
+	 * The read-around read the page itself: a device read, whether or
+	 * not it completed before the load copied the page.
+	 */
+	if (read && ls.cache) {
+		ls.cache--;
+		ls.device++;
+		ls.bytes += PAGE_SIZE;
+	}
 	wsr_stats_add_load(r, &ls);
 	if (ls.device || read)
 		*src = WSR_SRC_DEVICE;

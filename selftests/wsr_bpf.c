@@ -6,7 +6,8 @@
  * Each test starts `wsrtop --json`, waits for its "ready" line, runs a
  * scripted restore on a fresh region over /data/snap-64M (faults before,
  * a restore of a working set whose pages are partly in the page cache,
- * already in the region or cold, faults after), reads WSR_IOC_STATS,
+ * already in the region or cold, faults after, copy-on-write faults
+ * through a second mapping), reads WSR_IOC_STATS,
  * destroys the region, stops the tool with SIGINT and compares the tool's
  * JSON summary with the module's counters, field by field.
  *
@@ -53,11 +54,21 @@ static const uint64_t ws_extra[] = { 5, 6, 1800, 1802, 1804 };
 #define WS_WARM_A	1100	/* 1100..1199: warm, chunk 2 */
 #define WS_WARM_B	1600	/* 1600..1663: warm, chunk 3 */
 #define WS_COLD		1700	/* 1700..1739: cold, chunk 3 */
-/* After: restored pages (present), a warm page and a cold one. */
+/*
+ * After: restored pages (mapped by the restore, or by fault-around once
+ * a background restore loaded them: no ->fault), a warm page and a cold
+ * one.
+ */
 static const uint64_t touch_after[] = {
 	512, 576, 640, 1000, 1023, 1100, 1150, 1600, 1650, 1700, 1802,
 	1670, 1900,
 };
+/*
+ * Restored pages written first through a mapping made after the restore:
+ * a copy-on-write fault calls ->fault, which finds them in the base
+ * (faults_present); a read would be mapped by fault-around without it.
+ */
+static const uint64_t write_after[] = { 512, 1100, 1802 };
 
 /* Fields of the tool's region object that must equal struct wsr_stats. */
 #define STAT_FIELD(f)	{ #f, offsetof(struct wsr_stats, f) }
@@ -489,6 +500,12 @@ static void run_script(struct __test_metadata *_metadata,
 	}
 	for (i = 0; i < ARRAY_SIZE(touch_after); i++)
 		wsr_touch(self->mem, touch_after[i]);
+	p = mmap(NULL, REGION_LEN, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 self->dev, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (i = 0; i < ARRAY_SIZE(write_after); i++)
+		wsr_store64((char *)p + write_after[i] * WSR_PAGE, i + 1);
+	ASSERT_EQ(0, munmap(p, REGION_LEN));
 	ASSERT_EQ(0, wsr_get_stats(self->dev, st));
 
 	/* The script exercised every source. */

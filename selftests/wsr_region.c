@@ -381,8 +381,15 @@ static void *region_map(int fd, size_t len)
 TEST_F(region, mmap_validation)
 {
 	const uint64_t len = 2 * WSR_HUGE;
+	char *priv, *orig, *now;
 	uint64_t i;
 	void *p;
+
+	orig = malloc(len);
+	now = malloc(len);
+	ASSERT_NE(NULL, orig);
+	ASSERT_NE(NULL, now);
+	ASSERT_EQ(0, wsr_pread_full(self->snap, orig, len, 4 * WSR_HUGE));
 
 	/* Before CREATE there is nothing to map. */
 	p = mmap(NULL, len, PROT_READ, MAP_SHARED, self->dev, 0);
@@ -391,13 +398,25 @@ TEST_F(region, mmap_validation)
 
 	ASSERT_EQ(0, wsr_create(self->dev, self->snap, variant->flags,
 				4 * WSR_HUGE, len));
-	/* Guest writes must stay in the region: MAP_PRIVATE is refused. */
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->dev, 0);
-	EXPECT_EQ(MAP_FAILED, p);
-	EXPECT_EQ(EINVAL, errno);
+	/*
+	 * Every mapping is copy-on-write and private to itself: MAP_PRIVATE
+	 * maps, reads the file's bytes, and its writes reach neither another
+	 * mapping nor the file.
+	 */
+	priv = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+		    self->dev, 0);
+	ASSERT_NE(MAP_FAILED, priv);
+	EXPECT_EQ(-1, wsr_cmp_file(priv, self->snap, 4 * WSR_HUGE, len));
+	for (i = 0; i < len / WSR_PAGE; i += 37)
+		wsr_store64(priv + i * WSR_PAGE, 0xbeef0000 + i);
 	p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, self->dev, 0);
-	EXPECT_EQ(MAP_FAILED, p);
-	EXPECT_EQ(EINVAL, errno);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, wsr_cmp_file(p, self->snap, 4 * WSR_HUGE, len));
+	munmap(p, len);
+	for (i = 0; i < len / WSR_PAGE; i += 37)
+		EXPECT_EQ(0xbeef0000 + i, wsr_load64(priv + i * WSR_PAGE));
+	ASSERT_EQ(0, wsr_pread_full(self->snap, now, len, 4 * WSR_HUGE));
+	EXPECT_EQ(0, memcmp(orig, now, len));
 	/* Beyond the region: too long, or offset pushing the end out. */
 	p = mmap(NULL, len + WSR_PAGE, PROT_READ, MAP_SHARED, self->dev, 0);
 	EXPECT_EQ(MAP_FAILED, p);
@@ -409,15 +428,20 @@ TEST_F(region, mmap_validation)
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EINVAL, errno);
 
-	/* Exactly the region maps, and reads back the file. */
+	/*
+	 * Exactly the region maps, and reads back the file: the private
+	 * mapping's writes are in neither.
+	 */
 	self->len = len;
 	self->mem = region_map(self->dev, len);
 	ASSERT_NE(MAP_FAILED, self->mem);
 	EXPECT_EQ(-1, wsr_cmp_file(self->mem, self->snap, 4 * WSR_HUGE, len));
+	munmap(priv, len);
 
 	/*
 	 * A window inside the region (pgoff != 0), if the module allows it,
-	 * shows the matching part of the file, sharing the region's pages.
+	 * shows the matching part of the file; its writes stay in it, and
+	 * the first mapping's writes stay out of it.
 	 */
 	self->len2 = WSR_HUGE;
 	self->mem2 = mmap(NULL, WSR_HUGE, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -425,17 +449,38 @@ TEST_F(region, mmap_validation)
 	if (self->mem2 == MAP_FAILED) {
 		EXPECT_EQ(EINVAL, errno);
 		TH_LOG("partial mapping refused (EINVAL)");
+		free(orig);
+		free(now);
 		return;
 	}
 	EXPECT_EQ(-1, wsr_cmp_file(self->mem2, self->snap,
 				   5 * WSR_HUGE, WSR_HUGE));
-	for (i = 0; i < WSR_HUGE_PAGES; i += 37) {
+	for (i = 0; i < WSR_HUGE_PAGES; i += 37)
 		wsr_store64((char *)self->mem2 + i * WSR_PAGE,
 			    0xdead0000 + i);
+	for (i = 1; i < WSR_HUGE_PAGES; i += 37)
+		wsr_store64((char *)self->mem + WSR_HUGE + i * WSR_PAGE,
+			    0xfeed0000 + i);
+	for (i = 0; i < WSR_HUGE_PAGES; i += 37) {
 		EXPECT_EQ(0xdead0000 + i,
+			  wsr_load64((char *)self->mem2 + i * WSR_PAGE));
+		EXPECT_TRUE(wsr_page_equal((char *)self->mem + WSR_HUGE +
+					   i * WSR_PAGE, self->snap,
+					   5 * WSR_HUGE + i * WSR_PAGE));
+	}
+	for (i = 1; i < WSR_HUGE_PAGES; i += 37) {
+		EXPECT_EQ(0xfeed0000 + i,
 			  wsr_load64((char *)self->mem + WSR_HUGE +
 				     i * WSR_PAGE));
+		EXPECT_TRUE(wsr_page_equal((char *)self->mem2 + i * WSR_PAGE,
+					   self->snap,
+					   5 * WSR_HUGE + i * WSR_PAGE));
 	}
+	/* No mapping's writes reached the file. */
+	ASSERT_EQ(0, wsr_pread_full(self->snap, now, len, 4 * WSR_HUGE));
+	EXPECT_EQ(0, memcmp(orig, now, len));
+	free(orig);
+	free(now);
 }
 
 /*
@@ -568,10 +613,12 @@ TEST_F_TIMEOUT(region, integrity_random_order, 180)
 }
 
 /*
- * Writes through the mapping stay in the region: the file is unchanged
- * (in the page cache and on disk), the mapping, a second mapping of the
- * same region and a forked child all see them, and untouched bytes still
- * equal the file.
+ * Writes through a mapping stay in that mapping (copy-on-write): the file
+ * is unchanged (in the page cache and on disk), the mapping sees them and
+ * its untouched bytes still equal the file; a second mapping of the same
+ * region does not see them, a forked child gets a copy (its writes and
+ * the parent's after the fork stay apart), and a new mapping after munmap
+ * shows the file's bytes again.
  */
 TEST_F_TIMEOUT(region, private_writes, 120)
 {
@@ -582,7 +629,8 @@ TEST_F_TIMEOUT(region, private_writes, 120)
 		3 * WSR_HUGE_PAGES + 17, len / WSR_PAGE - 1,
 	};
 	const size_t np = ARRAY_SIZE(pages);
-	char *orig, *file, *disk, *m, *m2;
+	char *orig, *file, *disk, *m, *m2, ch;
+	int to_child[2], to_parent[2];
 	uint64_t i;
 	int status;
 	pid_t pid;
@@ -632,39 +680,74 @@ TEST_F_TIMEOUT(region, private_writes, 120)
 	ASSERT_EQ(0, wsr_pread_full(self->snap, disk, len, off));
 	EXPECT_EQ(0, memcmp(disk, file, len));
 
-	/* A second mapping of the same region sees the writes. */
+	/*
+	 * A second mapping of the same region has its own copy-on-write
+	 * view: the file's bytes, not the first mapping's writes.
+	 */
 	self->len2 = len;
 	self->mem2 = region_map(self->dev, len);
 	ASSERT_NE(MAP_FAILED, self->mem2);
 	m2 = self->mem2;
-	EXPECT_EQ(0, memcmp(m2, orig, len));
-	/* Writes through it show in the first mapping. */
-	m2[5 * WSR_PAGE + 9] = 0x77;
-	orig[5 * WSR_PAGE + 9] = 0x77;
-	EXPECT_EQ(0x77, m[5 * WSR_PAGE + 9]);
+	EXPECT_EQ(0, memcmp(m2, file, len));
+	/* Its writes stay in it, out of the first mapping. */
+	m2[5 * WSR_PAGE + 9] = (char)(file[5 * WSR_PAGE + 9] ^ 0x77);
+	EXPECT_EQ((char)(file[5 * WSR_PAGE + 9] ^ 0x77), m2[5 * WSR_PAGE + 9]);
+	EXPECT_EQ(orig[5 * WSR_PAGE + 9], m[5 * WSR_PAGE + 9]);
+	EXPECT_EQ(0, memcmp(m, orig, len));
 
-	/* A child shares the MAP_SHARED region, both ways. */
+	/*
+	 * A child gets a copy-on-write copy of the first mapping as it was
+	 * at the fork; the child's writes and the parent's after the fork
+	 * stay apart.
+	 */
+	ASSERT_EQ(0, pipe(to_child));
+	ASSERT_EQ(0, pipe(to_parent));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
+		char c;
+
 		if (memcmp(m, orig, len))
 			_exit(1);
-		m[WSR_HUGE + 3] = 0x42;
-		_exit(0);
+		m[WSR_HUGE + 3] = (char)(orig[WSR_HUGE + 3] ^ 0x42);
+		if (write(to_parent[1], "w", 1) != 1)
+			_exit(2);
+		if (read(to_child[0], &c, 1) != 1)
+			_exit(3);
+		/* The parent's write after the fork is not here. */
+		if (m[WSR_HUGE + 5] != orig[WSR_HUGE + 5] ||
+		    m[WSR_HUGE + 3] != (char)(orig[WSR_HUGE + 3] ^ 0x42))
+			_exit(4);
+		orig[WSR_HUGE + 3] ^= 0x42;
+		_exit(memcmp(m, orig, len) ? 5 : 0);
 	}
+	/* Only the child writes to the parent: a dead child reads as EOF. */
+	close(to_parent[1]);
+	close(to_child[0]);
+	ASSERT_EQ(1, read(to_parent[0], &ch, 1));
+	/* The child's write is not in the parent. */
+	EXPECT_EQ(orig[WSR_HUGE + 3], m[WSR_HUGE + 3]);
+	m[WSR_HUGE + 5] = (char)(orig[WSR_HUGE + 5] ^ 0xff);
+	orig[WSR_HUGE + 5] ^= 0xff;
+	ASSERT_EQ(1, write(to_child[1], "p", 1));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	orig[WSR_HUGE + 3] = 0x42;
-	EXPECT_EQ(0x42, m[WSR_HUGE + 3]);
+	EXPECT_EQ(0, memcmp(m, orig, len));
+	close(to_child[1]);
+	close(to_parent[0]);
 
-	/* Unmapping every mapping keeps the region while the fd lives. */
+	/*
+	 * Unmapping every mapping keeps the region while the fd lives; a new
+	 * mapping shows the file's bytes again (the writes were the old
+	 * mappings' own pages).
+	 */
 	munmap(self->mem, len);
 	munmap(self->mem2, len);
 	self->mem2 = NULL;
 	self->mem = region_map(self->dev, len);
 	ASSERT_NE(MAP_FAILED, self->mem);
-	EXPECT_EQ(0, memcmp(self->mem, orig, len));
+	EXPECT_EQ(0, memcmp(self->mem, file, len));
 	/* The file still holds the original bytes. */
 	EXPECT_EQ(-1, wsr_cmp_file(file, self->snap, off, len));
 
@@ -807,10 +890,12 @@ TEST_F_TIMEOUT(around, neighbours_come_from_cache, 120)
 	disk = around_touch(_metadata, self->mem, self->snap, mid);
 	maj1 = wsr_majflt();
 	ASSERT_EQ(0, wsr_get_stats(self->dev, &st0));
-	TH_LOG("fault at %llu: disk %llu, bytes_read %llu, bytes_around %llu",
+	TH_LOG("fault at %llu: disk %llu, bytes_read %llu, bytes_around %llu, pages cache %llu device %llu",
 	       (unsigned long long)mid, (unsigned long long)disk,
 	       (unsigned long long)st0.bytes_read,
-	       (unsigned long long)st0.bytes_around);
+	       (unsigned long long)st0.bytes_around,
+	       (unsigned long long)st0.pages_cache,
+	       (unsigned long long)st0.pages_device);
 	EXPECT_EQ(1, maj1 - maj0);
 	EXPECT_EQ(1ULL, st0.faults_device);
 	EXPECT_EQ(WSR_PAGE, st0.bytes_read);

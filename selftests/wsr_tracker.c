@@ -299,7 +299,13 @@ TEST_F_TIMEOUT(tracker, create_track_two_mappings, 120)
 	EXPECT_EQ(2000ULL, e[2].index);
 	EXPECT_EQ(10ULL, e[3].index);
 	EXPECT_GE(wsr_now_ns() - t0, e[3].ns);
-	EXPECT_EQ(1, self->mem[2000 * WSR_PAGE]);
+	/*
+	 * Mappings are copy-on-write, each private: the write stays in the
+	 * mapping that made it, the other one reads the file's page.
+	 */
+	EXPECT_EQ(1, self->mem2[2000 * WSR_PAGE]);
+	EXPECT_TRUE(wsr_page_equal(self->mem + 2000 * WSR_PAGE, self->snap,
+				   REGION_OFF + 2000 * WSR_PAGE));
 	EXPECT_TRUE(wsr_page_equal(self->mem2 + 10 * WSR_PAGE, self->snap,
 				   REGION_OFF + 10 * WSR_PAGE));
 }

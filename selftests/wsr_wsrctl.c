@@ -125,6 +125,11 @@ FIXTURE_TEARDOWN(wsrctl)
 {
 }
 
+/*
+ * Cold: the snapshot's page cache and the base the recordings' regions
+ * left (a base outlives its regions while it holds pages, and the
+ * restores below are over the same snapshot range, --no-huge).
+ */
 static void drop_cache(struct __test_metadata *_metadata)
 {
 	int fd = open(WSR_SNAP, O_RDONLY);
@@ -132,6 +137,7 @@ static void drop_cache(struct __test_metadata *_metadata)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, wsr_drop_file_cache(fd));
 	close(fd);
+	ASSERT_EQ(0, wsr_drop_caches());
 }
 
 TEST_F_TIMEOUT(wsrctl, record_merge_restore, 300)
@@ -192,7 +198,11 @@ TEST_F_TIMEOUT(wsrctl, record_merge_restore, 300)
 				DIR "/c.ws"));
 	EXPECT_EQ(150, jnum(r->out, NULL, "pages"));
 
-	/* Restore pages 100..249 from a cold cache, then touch them. */
+	/*
+	 * Restore pages 100..249 from a cold cache, then touch them: the
+	 * restore mapped them into wsrctl's mapping (made before it), so
+	 * the touches take no fault.
+	 */
 	drop_cache(_metadata);
 	ASSERT_EQ(0, WSRCTL_RUN(r, "--json", "restore", "--snapshot", WSR_SNAP,
 				"--no-huge", "--ws", DIR "/m2.ws",
@@ -203,8 +213,8 @@ TEST_F_TIMEOUT(wsrctl, record_merge_restore, 300)
 	EXPECT_EQ(150 * WSR_PAGE, jnum(r->out, "restore", "bytes_read"));
 	EXPECT_EQ(0, jnum(r->out, "restore", "present"));
 	EXPECT_EQ(1, jnum(r->out, "restore", "runs"));
-	EXPECT_EQ(150, jnum(r->out, "stats", "faults"));
-	EXPECT_EQ(150, jnum(r->out, "stats", "faults_present"));
+	EXPECT_EQ(0, jnum(r->out, "stats", "faults"));
+	EXPECT_EQ(0, jnum(r->out, "stats", "faults_present"));
 	EXPECT_EQ(0, jnum(r->out, "stats", "faults_device"));
 	EXPECT_EQ(0, jnum(r->out, "stats", "faults_cache"));
 	EXPECT_EQ(150, jnum(r->out, "stats", "pages_device"));
@@ -226,8 +236,14 @@ TEST_F_TIMEOUT(wsrctl, async_restore_then_wait, 200)
 				"--wait", "0", "--pattern", "seq:2048:64"))
 		TH_LOG("%s", r->err);
 	EXPECT_EQ(0, jnum(r->out, "stats", "restore_pending"));
-	EXPECT_EQ(64, jnum(r->out, "stats", "faults"));
-	EXPECT_EQ(64, jnum(r->out, "stats", "faults_present"));
+	/*
+	 * The background restore maps nothing, but every touched page is
+	 * in the base after the wait: fault-around maps it without calling
+	 * the region's ->fault, so no wsr fault is counted.
+	 */
+	EXPECT_EQ(0, jnum(r->out, "stats", "faults"));
+	EXPECT_EQ(0, jnum(r->out, "stats", "faults_present"));
+	EXPECT_EQ(0, jnum(r->out, "stats", "faults_cache"));
 	EXPECT_EQ(0, jnum(r->out, "stats", "faults_device"));
 	EXPECT_EQ(jnum(r->out, "stats", "pages_device") * WSR_PAGE,
 		  jnum(r->out, "stats", "bytes_read"));
