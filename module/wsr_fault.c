@@ -192,7 +192,8 @@ static vm_fault_t wsr_fault(struct vm_fault *vmf)
 	int src = WSR_SRC_POOL;
 	u64 t0 = ktime_get_ns();
 	struct file *fpin = NULL;
-	bool huge, waited = false;
+	bool huge = false, ready = false, waited = false;
+	struct folio *folio;
 	vm_fault_t ret;
 	int err;
 
@@ -200,17 +201,15 @@ static vm_fault_t wsr_fault(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	wsr_tracker_record(r, index);
 
-	if (!wsr_base_has(r->base, index)) {
-		struct folio *folio;
-
-		folio = filemap_get_folio(r->base->inode->i_mapping, index);
-		if (folio) {
-			/* Being loaded: filemap_fault() waits for it. */
-			waited = folio_test_locked(folio);
-			folio_put(folio);
-		}
+	folio = filemap_get_folio(r->base->inode->i_mapping, index);
+	if (folio) {
+		ready = folio_test_uptodate(folio);
+		/* Being loaded: filemap_fault() waits for it, killably. */
+		waited = !ready && folio_test_locked(folio);
+		huge = folio_test_large(folio);
+		folio_put(folio);
 	}
-	if (!waited && !wsr_base_has(r->base, index)) {
+	if (!ready && !waited) {
 		huge = wsr_base_unit_huge(r->base, index, record);
 		/*
 		 * Drop mmap_lock for device I/O; a 4 KiB copy from the page
@@ -238,15 +237,14 @@ static vm_fault_t wsr_fault(struct vm_fault *vmf)
 						    r->id, index, err);
 			return VM_FAULT_SIGBUS;
 		}
-		count = false;
+	} else if (count) {
+		/* Counted now: filemap_fault() may retry, and a retry is not. */
+		wsr_fault_account(r, index, huge, WSR_SRC_POOL, waited, t0);
 	}
 
 	ret = filemap_fault(vmf);
 	if (!(ret & VM_FAULT_LOCKED))
 		return ret;
-	if (count)
-		wsr_fault_account(r, index, PageTransCompound(vmf->page), src,
-				  waited, t0);
 	/* Read under the folio lock: see wsr_tracker_op(). */
 	if (PageTransCompound(vmf->page) && wsr_tracker_recording(r)) {
 		vm_fault_t err = wsr_fault_pte_table(vmf);
