@@ -12,52 +12,6 @@
 #include <unistd.h>
 #include "wsrctl.h"
 
-int open_snapshot(const char *path, uint64_t offset, int have_length,
-		  uint64_t *length, int *fdp)
-{
-	struct stat st;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(path, "%s", strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return fail(path, "not a regular file");
-	}
-	if (offset % WSR_PAGE_SIZE) {
-		close(fd);
-		return fail(path, "offset %" PRIu64 " is not a multiple of %u",
-			    offset, WSR_PAGE_SIZE);
-	}
-	if (!have_length) {
-		if ((uint64_t)st.st_size <= offset) {
-			close(fd);
-			return fail(path, "offset %" PRIu64 " is beyond the end of the file",
-				    offset);
-		}
-		*length = (uint64_t)st.st_size - offset;
-		if (*length % WSR_PAGE_SIZE) {
-			close(fd);
-			return fail(path, "size %" PRIu64 " is not a multiple of %u, give --length",
-				    *length, WSR_PAGE_SIZE);
-		}
-	}
-	if (!*length || *length % WSR_PAGE_SIZE) {
-		close(fd);
-		return fail(path, "length %" PRIu64 " is not a non-zero multiple of %u",
-			    *length, WSR_PAGE_SIZE);
-	}
-	if (offset + *length < offset ||
-	    offset + *length > (uint64_t)st.st_size) {
-		close(fd);
-		return fail(path, "range %" PRIu64 "+%" PRIu64 " is beyond the end of the file (%" PRIu64 " bytes)",
-			    offset, *length, (uint64_t)st.st_size);
-	}
-	*fdp = fd;
-	return EXIT_OK;
-}
-
 /* Read one byte of each page, in order, as a guest's first touches would. */
 static uint64_t touch_pages(const volatile unsigned char *mem,
 			    const struct page_list *pl)

@@ -10,13 +10,6 @@
 
 #define RANK_SCALE	4294967296.0
 
-int load_ws(const char *path, struct wsr_ws **ws)
-{
-	int ret = wsr_ws_load(path, ws);
-
-	return ret ? fail_err(path, ret) : EXIT_OK;
-}
-
 /* Pages with frequency k, k = 1..recordings; caller frees. */
 static uint64_t *freq_histogram(const struct wsr_ws *ws, uint32_t *nrec)
 {
@@ -163,6 +156,7 @@ static int load_many(char **paths, size_t n, struct wsr_ws ***out)
 	size_t i;
 	int ret;
 
+	*out = NULL;
 	if (!ws)
 		return fail("wsrctl", "out of memory");
 	for (i = 0; i < n; i++) {
