@@ -273,12 +273,13 @@ TEST_F_TIMEOUT(vmm, wsr, VMM_TIMEOUT)
 	restore_ok(_metadata, &self->o, self->dir, "wsr", "2", "--ws", merged,
 		   "--async");
 	/*
-	 * Input 1's pages in the page cache (a File-backend run), then a lazy
-	 * restore: those are left to the guest's faults, and it still gets
-	 * the right result.
+	 * Input 1's pages in the page cache (a cold File-backend run, whose
+	 * cache drop also empties the snapshot's unused wsr base), then a
+	 * lazy restore: those are left to the guest's faults, and it still
+	 * gets the right result.
 	 */
-	restore_ok(_metadata, &self->o, self->dir, "file", "1", NULL, NULL,
-		   NULL);
+	restore_ok(_metadata, &self->o, self->dir, "file", "1", "--cold",
+		   NULL, NULL);
 	restore_ok(_metadata, &self->o, self->dir, "wsr", "1", "--ws", merged,
 		   "--lazy");
 	EXPECT_LT(0, json_num(self->o.out, "wsr_restore_left_cached"));
