@@ -254,6 +254,7 @@ extern unsigned long wsr_read_batch_kb;
 extern unsigned long wsr_read_gap_kb;
 extern unsigned long wsr_read_around_kb;
 extern unsigned long wsr_restore_direct;
+extern unsigned long wsr_restore_map;
 extern unsigned long wsr_async_enabled;
 extern unsigned long wsr_tracker_capacity;
 extern unsigned long wsr_base_max_kb;
@@ -330,8 +331,8 @@ void wsr_stats_add_load(struct wsr_region *r, const struct wsr_load_stats *ls);
 void wsr_stats_add_around(struct wsr_region *r, u64 bytes);
 
 /* wsr_restore.c */
-int wsr_restore(struct wsr_region *r, pgoff_t *order, unsigned long n,
-		struct wsr_restore *arg);
+int wsr_restore(struct wsr_region *r, pgoff_t *order, unsigned long *set,
+		unsigned long n, struct wsr_restore *arg);
 int wsr_restore_wait(struct wsr_region *r, const struct wsr_wait *arg);
 void wsr_restore_stop(struct wsr_region *r);
 void wsr_restore_work(struct work_struct *work);

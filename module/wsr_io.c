@@ -169,7 +169,10 @@ int wsr_io_load(const struct wsr_src *r, struct wsr_slot *slots,
 
 	direct = direct && r->dio_file && READ_ONCE(wsr_restore_direct);
 	if (n > 1) {
-		sort(slots, n, sizeof(*slots), wsr_slot_cmp, NULL);
+		for (i = 1; i < n && slots[i - 1].index < slots[i].index; i++)
+			;
+		if (i < n)
+			sort(slots, n, sizeof(*slots), wsr_slot_cmp, NULL);
 		span = slots[n - 1].index - slots[0].index + 1;
 	}
 	/* Without a scratch page for the holes, read contiguous runs. */

@@ -127,10 +127,10 @@ static int wsr_ioc_track(struct wsr_region *r, struct wsr_track *arg)
 
 /*
  * Copy in a working set: validate every index, drop duplicates, keep
- * first-touch order.
+ * first-touch order (@out) and the set as a bitmap (@set, index order).
  */
 static int wsr_copy_ws(struct wsr_region *r, u64 upages, u64 count,
-		       pgoff_t **out, unsigned long *nws)
+		       pgoff_t **out, unsigned long **set, unsigned long *nws)
 {
 	const u64 __user *up = u64_to_user_ptr(upages);
 	unsigned long *seen;
@@ -167,28 +167,30 @@ static int wsr_copy_ws(struct wsr_region *r, u64 upages, u64 count,
 		cond_resched();
 	}
 out:
-	bitmap_free(seen);
 	if (ret) {
+		bitmap_free(seen);
 		kvfree(order);
+		seen = NULL;
 		order = NULL;
 	}
 	*out = order;
+	*set = seen;
 	return ret;
 }
 
 static int wsr_ioc_restore(struct wsr_region *r, struct wsr_restore *arg)
 {
-	unsigned long n;
+	unsigned long n, *set;
 	pgoff_t *order;
 	int ret;
 
 	if (arg->flags & ~WSR_RESTORE_FLAGS || arg->pad ||
 	    memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
 		return -EINVAL;
-	ret = wsr_copy_ws(r, arg->pages, arg->count, &order, &n);
+	ret = wsr_copy_ws(r, arg->pages, arg->count, &order, &set, &n);
 	if (ret)
 		return ret;
-	return wsr_restore(r, order, n, arg);
+	return wsr_restore(r, order, set, n, arg);
 }
 
 static int wsr_ioc_wait(struct wsr_region *r, struct wsr_wait *arg)

@@ -32,20 +32,12 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 
 #include "wsr_internal.h"
 #include "wsr_trace.h"
 
 /* Pages of a fault-around window (fault_around_bytes' default). */
 #define WSR_AROUND_PAGES	16
-
-static int wsr_pgoff_cmp(const void *a, const void *b)
-{
-	pgoff_t x = *(const pgoff_t *)a, y = *(const pgoff_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static unsigned long wsr_batch_pages(void)
 {
@@ -87,16 +79,17 @@ static unsigned int wsr_map_ranges(struct wsr_region *r, struct mm_struct *mm,
  * read faults that find every unit loaded: fault-around maps a window of
  * 4 KiB folios, or the PMD of a 2 MiB folio, per call.
  */
-static void wsr_restore_map(struct wsr_region *r, const pgoff_t *pages,
-			    unsigned long n)
+static void wsr_restore_map_ws(struct wsr_region *r, const pgoff_t *pages,
+			       unsigned long n)
 {
 	struct wsr_map_range mr[WSR_MAP_RANGES];
+	unsigned long how = READ_ONCE(wsr_restore_map);
 	struct mm_struct *mm = current->mm;
 	unsigned long i, done = 0;
 	unsigned int nr, k;
-	bool unlocked;
+	bool unlocked, huge;
 
-	if (!mm || !n || wsr_tracker_recording(r))
+	if (!mm || !n || !how || wsr_tracker_recording(r))
 		return;
 	WRITE_ONCE(r->mapper, current);
 	mmap_read_lock(mm);
@@ -106,8 +99,10 @@ static void wsr_restore_map(struct wsr_region *r, const pgoff_t *pages,
 
 		if (i && pages[i] < done)
 			continue;
-		step = wsr_base_unit_huge(r->base, pages[i], false) ?
-		       WSR_CHUNK_PAGES : WSR_AROUND_PAGES;
+		huge = wsr_base_unit_huge(r->base, pages[i], false);
+		if (!huge && how < 2)
+			continue;
+		step = huge ? WSR_CHUNK_PAGES : WSR_AROUND_PAGES;
 		done = round_down(pages[i], step) + step;
 		for (k = 0; k < nr; k++) {
 			unsigned long addr;
@@ -235,17 +230,34 @@ int wsr_restore_wait(struct wsr_region *r, const struct wsr_wait *arg)
 	return ret ? 0 : -ETIMEDOUT;
 }
 
+/*
+ * Rewrite @pages[@from..@n) as the pages of @set in index order: the set
+ * is a bitmap already, a sort would cost far more.
+ */
+static void wsr_restore_sorted(struct wsr_region *r, pgoff_t *pages,
+			       unsigned long from, unsigned long n,
+			       unsigned long *set)
+{
+	unsigned long i;
+
+	for_each_set_bit(i, set, r->npages) {
+		if (WARN_ON_ONCE(from >= n))
+			break;
+		pages[from++] = i;
+	}
+}
+
 /* Hand the pages to the worker; they are its to free. */
 static void wsr_restore_queue(struct wsr_region *r, pgoff_t *pages,
-			      unsigned long n, u64 t0)
+			      unsigned long *set, unsigned long n, u64 t0)
 {
-	unsigned long batch = wsr_batch_pages(), i;
+	unsigned long head = min(wsr_batch_pages(), n), i;
 	unsigned long *ws;
 
 	/* The head in first-touch order, the rest sorted. */
-	if (n > batch)
-		sort(pages + batch, n - batch, sizeof(*pages), wsr_pgoff_cmp,
-		     NULL);
+	for (i = 0; i < head; i++)
+		__clear_bit(pages[i], set);
+	wsr_restore_sorted(r, pages, head, n, set);
 	/* Its 4 KiB units, for faults not to read around them. */
 	ws = bitmap_zalloc(r->npages, GFP_KERNEL | __GFP_NOWARN);
 	for (i = 0; ws && i < n; i++)
@@ -267,17 +279,19 @@ static void wsr_restore_queue(struct wsr_region *r, pgoff_t *pages,
 /**
  * wsr_restore() - WSR_IOC_RESTORE: load a working set and map it
  * @r:     region
- * @order: unique page indices below the region's size, first-touch order;
- *         this function owns the array and frees it
+ * @order: unique page indices below the region's size, first-touch order
+ * @set:   the same pages as a bitmap of the region's pages
  * @n:     entries in @order
  * @arg:   flags validated by the caller; counters filled in on success
+ *
+ * This function owns @order and @set and frees them.
  *
  * Return: 0, -EBUSY (an asynchronous restore is running), -ENOMEM, -EINTR
  * or the -errno of a failed read.
  * Context: process context, may sleep; takes wsr_region.mutex.
  */
-int wsr_restore(struct wsr_region *r, pgoff_t *order, unsigned long n,
-		struct wsr_restore *arg)
+int wsr_restore(struct wsr_region *r, pgoff_t *order, unsigned long *set,
+		unsigned long n, struct wsr_restore *arg)
 {
 	bool async = arg->flags & WSR_RESTORE_ASYNC;
 	bool lazy = arg->flags & WSR_RESTORE_LAZY_CACHE;
@@ -313,6 +327,7 @@ int wsr_restore(struct wsr_region *r, pgoff_t *order, unsigned long n,
 		if (lazy && !wsr_base_unit_huge(r->base, order[i], record) &&
 		    !wsr_base_has(r->base, order[i]) &&
 		    wsr_io_cached(&r->base->src, order[i], true)) {
+			__clear_bit(order[i], set);
 			left++;
 			continue;
 		}
@@ -324,18 +339,18 @@ int wsr_restore(struct wsr_region *r, pgoff_t *order, unsigned long n,
 	       offsetof(struct wsr_restore, from_cache));
 	arg->left_cached = left;
 	if (async && nu) {
-		wsr_restore_queue(r, order, nu, t0);
+		wsr_restore_queue(r, order, set, nu, t0);
 		order = NULL;
 		goto out_unlock;
 	}
 
-	sort(order, nu, sizeof(*order), wsr_pgoff_cmp, NULL);
+	wsr_restore_sorted(r, order, 0, nu, set);
 	ret = wsr_base_load(r->base, order, nu, record, true, r->id, &ls);
 	wsr_stats_add_load(r, &ls);
 	trace_wsr_restore_done(r->id, ls.cache, ls.device, ls.bytes,
 			       ktime_get_ns() - t0);
 	if (!ret)
-		wsr_restore_map(r, order, nu);
+		wsr_restore_map_ws(r, order, nu);
 	wsr_base_trim();
 	if (ret)
 		goto out_unlock;
@@ -347,6 +362,7 @@ int wsr_restore(struct wsr_region *r, pgoff_t *order, unsigned long n,
 	arg->bytes_gap = ls.gap;
 out_unlock:
 	mutex_unlock(&r->mutex);
+	bitmap_free(set);
 	kvfree(order);
 	return ret;
 }

@@ -24,6 +24,7 @@ unsigned long wsr_read_batch_kb = 1024;
 unsigned long wsr_read_gap_kb = 128;
 unsigned long wsr_read_around_kb = 128;
 unsigned long wsr_restore_direct = 1;
+unsigned long wsr_restore_map = 2;
 unsigned long wsr_async_enabled = 1;
 unsigned long wsr_tracker_capacity = 1UL << 18;
 unsigned long wsr_base_max_kb;
@@ -88,6 +89,7 @@ WSR_KNOB_KB(read_batch_kb, PAGE_SIZE >> 10, 64 * 1024);
 WSR_KNOB_KB(read_gap_kb, 0, 64 * 1024);
 WSR_KNOB_KB(read_around_kb, 0, 2048);
 WSR_KNOB(restore_direct, 0, 1);
+WSR_KNOB(restore_map, 0, 2);
 WSR_KNOB(async_enabled, 0, 1);
 WSR_KNOB(tracker_capacity, 1, 1UL << 26);
 WSR_KNOB_KB(base_max_kb, 0, 1UL << 40);
@@ -147,6 +149,7 @@ static struct attribute *wsr_attrs[] = {
 	&wsr_knob_read_gap_kb.attr.attr,
 	&wsr_knob_read_around_kb.attr.attr,
 	&wsr_knob_restore_direct.attr.attr,
+	&wsr_knob_restore_map.attr.attr,
 	&wsr_knob_async_enabled.attr.attr,
 	&wsr_knob_tracker_capacity.attr.attr,
 	&wsr_knob_base_max_kb.attr.attr,

@@ -16,7 +16,8 @@
  *  - memory cgroup: base pages are charged to the loader's cgroup;
  *  - kill: a task waiting for a unit another restore loads dies promptly;
  *  - knobs: changing read_batch_kb while restores load changes no request
- *    in flight (it used to overrun a bio_vec array).
+ *    in flight (it used to overrun a bio_vec array); restore_map decides
+ *    what a restore maps.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <linux/wsr.h>
@@ -725,6 +727,62 @@ TEST_F_TIMEOUT(base, batch_knob_flips_during_restores, 150)
 	       (unsigned long long)f.flips);
 	EXPECT_LT(1ULL, f.flips);
 	EXPECT_EQ(0, wsr_knob_restore(&batch));
+}
+
+static long minflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+/*
+ * restore_map: 2 maps the whole working set (touching it takes no
+ * fault), 1 only its 2 MiB units (one PMD), 0 nothing; what is not mapped
+ * takes one fault per 2 MiB folio and per 64 KiB fault-around window.
+ */
+TEST_F_TIMEOUT(base, restore_map_knob, 150)
+{
+	const bool huge = !(variant->flags & WSR_CREATE_NO_HUGE);
+	/* 40 sparse pages, 37 apart: a fault-around window each. */
+	const long sparse = 40, dense = huge ? 1 : WSR_HUGE_PAGES / 16;
+	const long want[3] = { dense + sparse, huge ? sparse : dense + sparse,
+			       0 };
+	struct wsr_knob_save map;
+	struct wsr_restore r;
+	struct wsr_stats st;
+	uint64_t how, i;
+	long f0, f1;
+	char *mem;
+	int dev;
+
+	ASSERT_EQ(0, wsr_knob_override(&map, "restore_map", 2));
+	for (how = 0; how < 3; how++) {
+		ASSERT_EQ(0, wsr_knob_set("restore_map", how));
+		ASSERT_EQ(0, wsr_drop_caches());
+		dev = open_region(self->snap, variant->flags, REGION_OFF,
+				  REGION_LEN, &mem);
+		ASSERT_LE(0, dev);
+		ASSERT_EQ(0, wsr_restore(dev, self->ws, self->nws, 0, &r));
+		EXPECT_EQ(ws_unit_pages(variant->flags), r.from_device);
+		f0 = minflt();
+		for (i = 0; i < self->nws; i++)
+			wsr_touch(mem, self->ws[i]);
+		f1 = minflt();
+		TH_LOG("restore_map %llu: %ld faults touching the working set",
+		       (unsigned long long)how, f1 - f0);
+		EXPECT_EQ(want[how], f1 - f0);
+		ASSERT_EQ(0, wsr_get_stats(dev, &st));
+		/* Nothing was loaded by those faults. */
+		EXPECT_EQ(r.from_device, st.pages_device);
+		EXPECT_EQ(0ULL, ws_bad(mem, self->snap, self->ws, self->nws,
+				       REGION_OFF));
+		munmap(mem, REGION_LEN);
+		close(dev);
+	}
+	EXPECT_EQ(0, wsr_knob_set("restore_map", 3) ? 0 : -1);
+	EXPECT_EQ(0, wsr_knob_restore(&map));
 }
 
 TEST_HARNESS_MAIN

@@ -27,6 +27,7 @@ struct wsrb {
 	struct wsr_ws *ws;
 	struct wsr_restore out;
 	bool restored;
+	uint64_t t_create, t_map, t_ws, t_restore;	/* ns, setup steps */
 };
 
 static int wsrb_setup(struct restore *r)
@@ -38,6 +39,7 @@ static int wsrb_setup(struct restore *r)
 		.method = r->st.snap_fp_method,
 		.samples = r->st.snap_fp_samples,
 	};
+	uint64_t t = now_ns();
 	struct wsrb *p;
 	void *mem;
 	int ret;
@@ -54,9 +56,13 @@ static int wsrb_setup(struct restore *r)
 		vmm_err("wsr: %s: %s", WSR_DEVICE, wsr_strerror(ret));
 		return ret;
 	}
+	p->t_create = now_ns() - t;
+	t = now_ns();
 	ret = wsr_region_map(p->region, &mem);
 	if (ret)
 		return ret;
+	p->t_map = now_ns() - t;
+	t = now_ns();
 	r->mem = mem;
 	r->read_twice = 0;	/* the region keeps what it loaded */
 	if (!r->ws_path)
@@ -72,6 +78,8 @@ static int wsrb_setup(struct restore *r)
 			r->ws_path, wsr_strerror(ret));
 		return ret;
 	}
+	p->t_ws = now_ns() - t;
+	t = now_ns();
 	ret = wsr_region_restore(p->region, p->ws, WSR_RESTORE_NOCHECK |
 				 (r->async ? WSR_RESTORE_ASYNC : 0) |
 				 (r->lazy ? WSR_RESTORE_LAZY_CACHE : 0), &p->out);
@@ -79,6 +87,7 @@ static int wsrb_setup(struct restore *r)
 		vmm_err("wsr: restore: %s", wsr_strerror(ret));
 		return ret;
 	}
+	p->t_restore = now_ns() - t;
 	p->restored = true;
 	return 0;
 }
@@ -131,6 +140,10 @@ static int wsrb_stop(struct restore *r)
 		restore_extra(r, "wsr_restore_left_cached",
 			      p->out.left_cached);
 	}
+	restore_extra(r, "wsr_create_us", p->t_create / 1000);
+	restore_extra(r, "wsr_map_us", p->t_map / 1000);
+	restore_extra(r, "wsr_ws_load_us", p->t_ws / 1000);
+	restore_extra(r, "wsr_restore_us", p->t_restore / 1000);
 	restore_extra(r, "wsr_faults", st.faults);
 	restore_extra(r, "wsr_faults_huge", st.faults_huge);
 	restore_extra(r, "wsr_faults_present", st.faults_present);

@@ -564,6 +564,7 @@ static int cmd_restore(int argc, char **argv)
 		goto out;
 	}
 	vm.quiet = !r.verbose;
+	restore_extra(&r, "vm_open_us", (now_ns() - r.t_setup) / 1000);
 	ret = vm_load_cpu(&vm, &r.st);
 	if (ret) {
 		vmm_err("cannot restore the vCPU: %s", strerror(-ret));
