@@ -348,17 +348,35 @@ WSR_EXPORT int wsr_ws_parse(const void *buf, size_t len, struct wsr_ws **out)
 			goto err_free;
 		ws->pages[i] = p->index;
 	}
-	/* No page may appear twice. */
-	idx = malloc((count ? count : 1) * sizeof(*idx));
-	if (!idx) {
-		ret = -ENOMEM;
-		goto err_free;
+	/*
+	 * No page may appear twice: a bitmap of the snapshot's pages where it
+	 * is not much larger than the entries (a sort costs more), else sort.
+	 */
+	if (npages / 64 <= count) {
+		idx = calloc(npages / 64 + 1, sizeof(*idx));
+		if (!idx) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
+		for (i = 0; i < count; i++) {
+			uint64_t bit = 1ULL << (ws->pages[i] % 64);
+
+			if (idx[ws->pages[i] / 64] & bit)
+				break;
+			idx[ws->pages[i] / 64] |= bit;
+		}
+	} else {
+		idx = malloc((count ? count : 1) * sizeof(*idx));
+		if (!idx) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
+		memcpy(idx, ws->pages, count * sizeof(*idx));
+		qsort(idx, count, sizeof(*idx), u64_cmp);
+		for (i = 1; i < count; i++)
+			if (idx[i - 1] == idx[i])
+				break;
 	}
-	memcpy(idx, ws->pages, count * sizeof(*idx));
-	qsort(idx, count, sizeof(*idx), u64_cmp);
-	for (i = 1; i < count; i++)
-		if (idx[i - 1] == idx[i])
-			break;
 	free(idx);
 	if (count && i < count)
 		goto err_free;
