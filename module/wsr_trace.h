@@ -4,7 +4,9 @@
  * The TP_PROTO argument orders are a contract with the BPF tool.
  *
  * Accounting, exactly matching struct wsr_stats of the region:
- *  - one wsr_fault per fault the .fault handler serves: faults; huge ->
+ *  - one wsr_fault per guest fault the .fault handler serves (a retried
+ *    fault once; not the faults a restore takes to map its working set;
+ *    pages fault-around maps never reach the handler): faults; huge ->
  *    faults_huge; source POOL (page already loaded, possibly after waiting
  *    for another loader) -> faults_present, CACHE (the fault loaded its unit
  *    without device I/O) -> faults_cache, DEVICE (it read from the device)
