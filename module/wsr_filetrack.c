@@ -40,6 +40,7 @@
  */
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/overflow.h>
@@ -241,6 +242,11 @@ static struct file *wsr_ft_get_file(const struct wsr_track_file *arg)
 	ret = -EBADF;
 	if (!(f->f_mode & FMODE_READ))
 		goto err;
+	/* Faults on these never reach filemap_fault(): nothing to record. */
+	ret = -EOPNOTSUPP;
+	if (inode->i_sb->s_magic == TMPFS_MAGIC ||
+	    inode->i_sb->s_magic == HUGETLBFS_MAGIC || IS_DAX(inode))
+		goto err;
 	ret = -EPERM;
 	if (!inode_owner_or_capable(file_mnt_user_ns(f), inode) &&
 	    file_permission(f, MAY_WRITE))
@@ -320,8 +326,10 @@ static int wsr_ft_check(const struct wsr_track_file *arg)
  *
  * Return: 0; -EINVAL (op, flags, pad, reserved, fields the op does not use,
  * alignment, overflow, range beyond EOF, not a regular file, STOP or RESET
- * before any START); -EBADF (bad fd, not open for reading); -EPERM (caller
- * neither owns the file nor may write it); -ENOMEM.
+ * before any START); -EBADF (bad fd, not open for reading); -EOPNOTSUPP
+ * (tmpfs, shmem and memfd, hugetlbfs or DAX file: its faults bypass
+ * filemap_fault()); -EPERM (caller neither owns the file nor may write
+ * it); -ENOMEM.
  * Context: process context, may sleep; the caller holds the lock that
  * serialises *@ftp (wsr_file.lock).
  */

@@ -635,6 +635,21 @@ TEST_F(filetrack, validation)
 	EXPECT_EQ(-EBADF, track_file(self->dev, WSR_TRACK_START, wfd, 0, 0,
 				     WSR_PAGE, NULL));
 	close(wfd);
+	/* shmem faults bypass filemap_fault(): refused, not an empty record. */
+	wfd = memfd_create("wsr-filetrack", MFD_CLOEXEC);
+	ASSERT_LE(0, wfd);
+	ASSERT_EQ(0, ftruncate(wfd, WSR_HUGE));
+	EXPECT_EQ(-EOPNOTSUPP, track_file(self->dev, WSR_TRACK_START, wfd, 0,
+					  0, WSR_PAGE, NULL));
+	close(wfd);
+	wfd = open("/tmp/wsr-filetrack", O_RDWR | O_CREAT | O_TRUNC |
+		   O_CLOEXEC, 0600);
+	ASSERT_LE(0, wfd);
+	ASSERT_EQ(0, ftruncate(wfd, WSR_HUGE));
+	EXPECT_EQ(-EOPNOTSUPP, track_file(self->dev, WSR_TRACK_START, wfd, 0,
+					  0, WSR_PAGE, NULL));
+	close(wfd);
+	unlink("/tmp/wsr-filetrack");
 
 	/* -ENOSPC reports the count needed, and the entries are intact. */
 	ASSERT_EQ(0, wsr_drop_file_cache(self->snap));

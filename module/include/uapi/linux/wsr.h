@@ -279,7 +279,9 @@ enum wsr_source {
  * struct wsr_track_file - WSR_IOC_TRACK_FILE: record faults on a file
  * @fd:          (in) WSR_TRACK_START: the file, a regular file opened for
  *               reading that the caller owns or may open for writing (as
- *               for mincore()); other ops: must be zero
+ *               for mincore()), whose faults go through the page cache's
+ *               filemap_fault() (tmpfs, memfd, hugetlbfs and DAX files
+ *               fail with -EOPNOTSUPP); other ops: must be zero
  * @op:          (in) enum wsr_track_op
  * @flags:       (in) WSR_TRACK_START: WSR_TRACK_FILE_*; other ops: zero
  * @pad:         (in) must be zero
