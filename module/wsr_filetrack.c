@@ -27,7 +27,9 @@
  *
  * Tracking reveals the access pattern of other processes to a file, so the
  * caller must own the file or be allowed to open it for writing, the rule
- * mincore() applies to page-cache residency.
+ * mincore() applies to page-cache residency; and a caller without
+ * CAP_SYS_ADMIN records only the faults of tasks running with its own
+ * effective uid (those it could watch anyway), never other users'.
  *
  * Lock order (outermost first):
  *
@@ -39,6 +41,8 @@
  *	    wsr_record.lock		(the record; spinlock, leaf)
  */
 #include <linux/file.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <linux/mm.h>
@@ -67,6 +71,8 @@
  * @first:       first page of the range in the file
  * @npages:      range size in pages
  * @flags:       WSR_TRACK_FILE_*
+ * @uid:         effective uid of the caller of WSR_TRACK_START
+ * @anyone:      that caller had CAP_SYS_ADMIN: faults of every task count
  * @rec:         the record (index relative to @first)
  * @lock:        protects the event counters below
  * @faults:      mm_filemap_fault events in the range
@@ -87,6 +93,8 @@ struct wsr_filetrack {
 	pgoff_t first;
 	pgoff_t npages;
 	u32 flags;
+	kuid_t uid;
+	bool anyone;
 
 	struct wsr_record rec;
 	spinlock_t lock;	/* protects the counters below */
@@ -107,6 +115,12 @@ static bool wsr_ft_in_range(const struct wsr_filetrack *ft, pgoff_t index)
 	return index - ft->first < ft->npages;
 }
 
+/* May @ft see the faults of the current task?  See the top comment. */
+static bool wsr_ft_may_see(const struct wsr_filetrack *ft)
+{
+	return ft->anyone || uid_eq(current_euid(), ft->uid);
+}
+
 /* mm_filemap_fault probe: filemap_fault() looked up vmf->pgoff. */
 static void wsr_ft_probe_fault(void *data, struct vm_fault *vmf, bool cached)
 {
@@ -116,7 +130,7 @@ static void wsr_ft_probe_fault(void *data, struct vm_fault *vmf, bool cached)
 	rcu_read_lock();
 	list_for_each_entry_rcu(ft, &wsr_ft_list, node) {
 		if (ft->mapping != mapping ||
-		    !wsr_ft_in_range(ft, vmf->pgoff))
+		    !wsr_ft_in_range(ft, vmf->pgoff) || !wsr_ft_may_see(ft))
 			continue;
 		spin_lock(&ft->lock);
 		ft->faults++;
@@ -138,7 +152,8 @@ static void wsr_ft_probe_map_page(void *data, struct vm_fault *vmf,
 
 	rcu_read_lock();
 	list_for_each_entry_rcu(ft, &wsr_ft_list, node) {
-		if (ft->mapping != mapping || !wsr_ft_in_range(ft, index))
+		if (ft->mapping != mapping || !wsr_ft_in_range(ft, index) ||
+		    !wsr_ft_may_see(ft))
 			continue;
 		spin_lock(&ft->lock);
 		if (fault)
@@ -284,6 +299,8 @@ static int wsr_ft_start(struct wsr_filetrack *ft,
 	ft->first = arg->offset >> PAGE_SHIFT;
 	ft->npages = npages;
 	ft->flags = arg->flags;
+	ft->uid = current_euid();
+	ft->anyone = capable(CAP_SYS_ADMIN);
 	ret = wsr_ft_list_add(ft);
 	if (ret)
 		wsr_ft_drop(ft);

@@ -718,6 +718,113 @@ TEST_F(filetrack, permission)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+#define UID_FILE	"/data/wsr-filetrack-uid"
+#define NOBODY		65534
+
+/* Map @file MAP_PRIVATE, MADV_RANDOM, as @uid, and read @n pages. */
+static int touch_as(const char *file, uid_t uid, const uint64_t *idx, int n)
+{
+	int status, fd, i;
+	pid_t pid;
+	char *mem;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		if (uid && (setgid(uid) || setuid(uid)))
+			_exit(2);
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			_exit(3);
+		mem = mmap(NULL, 16 * WSR_PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (mem == MAP_FAILED || madvise(mem, 16 * WSR_PAGE,
+						 MADV_RANDOM))
+			_exit(4);
+		for (i = 0; i < n; i++)
+			wsr_touch(mem, idx[i]);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/*
+ * Without CAP_SYS_ADMIN a tracker records the faults of its own user's
+ * tasks only: root's touches of the file are neither recorded nor counted.
+ */
+TEST_F(filetrack, unprivileged_sees_own_uid_only)
+{
+	const uint64_t root_pages[] = { 1, 2 }, own_pages[] = { 5, 6 };
+	struct {
+		int ret;
+		struct wsr_track_file tf;
+		struct wsr_get_ws g;
+		struct wsr_ws_entry e[8];
+	} res;
+	int fd, ready[2], go[2], out[2], status, dev;
+	char page[WSR_PAGE], c;
+	struct wsr_api api;
+	pid_t pid;
+	int i;
+
+	unlink(UID_FILE);
+	fd = open(UID_FILE, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	memset(page, 0x5a, sizeof(page));
+	for (i = 0; i < 16; i++)
+		ASSERT_EQ(sizeof(page), write(fd, page, sizeof(page)));
+	ASSERT_EQ(0, fchown(fd, NOBODY, NOBODY));
+	ASSERT_EQ(0, fsync(fd));
+	ASSERT_EQ(0, wsr_drop_file_cache(fd));
+	close(fd);
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(out));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		memset(&res, 0, sizeof(res));
+		dev = wsr_open();
+		if (dev < 0 || wsr_handshake(dev, &api))
+			_exit(11);
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(10);
+		fd = open(UID_FILE, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			_exit(12);
+		res.ret = track_file(dev, WSR_TRACK_START, fd, 0, 0,
+				     16 * WSR_PAGE, NULL);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(13);
+		if (!res.ret)
+			res.ret = track_stop(dev, &res.tf);
+		res.g.entries = (uintptr_t)res.e;
+		res.g.count = 8;
+		if (!res.ret)
+			res.ret = wsr_ioctl(dev, WSR_IOC_GET_WS, &res.g);
+		_exit(write(out[1], &res, sizeof(res)) == sizeof(res) ? 0 : 14);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	EXPECT_EQ(0, touch_as(UID_FILE, 0, root_pages, 2));
+	EXPECT_EQ(0, touch_as(UID_FILE, NOBODY, own_pages, 2));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(sizeof(res), read(out[0], &res, sizeof(res)));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	unlink(UID_FILE);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, res.ret);
+	/* Both of its own faults, none of root's. */
+	EXPECT_EQ(2ULL, res.tf.faults);
+	EXPECT_EQ(2ULL, res.tf.major);
+	ASSERT_EQ(2ULL, res.g.count);
+	EXPECT_EQ(own_pages[0], res.e[0].index);
+	EXPECT_EQ(own_pages[1], res.e[1].index);
+}
+
 /*
  * Runs on every kernel: the feature bit, the ioctl bit and the ioctl itself
  * agree; without the mm-patches WSR_IOC_TRACK_FILE is unknown (-ENOTTY).

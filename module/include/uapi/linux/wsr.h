@@ -269,6 +269,10 @@ enum wsr_source {
  * pages).  For the exact set of touched pages start with the range out of
  * the page cache (POSIX_FADV_DONTNEED) and without readahead
  * (MADV_RANDOM), or disable fault-around.
+ *
+ * A caller without CAP_SYS_ADMIN records only the faults of tasks whose
+ * effective uid is its own (at WSR_TRACK_START); other users' accesses to
+ * the file are neither recorded nor counted.
  */
 
 /* struct wsr_track_file.flags */
