@@ -786,6 +786,9 @@ TEST_F(filetrack, unprivileged_sees_own_uid_only)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
+		close(ready[0]);
+		close(go[1]);
+		close(out[0]);
 		memset(&res, 0, sizeof(res));
 		dev = wsr_open();
 		if (dev < 0 || wsr_handshake(dev, &api))
@@ -807,7 +810,15 @@ TEST_F(filetrack, unprivileged_sees_own_uid_only)
 			res.ret = wsr_ioctl(dev, WSR_IOC_GET_WS, &res.g);
 		_exit(write(out[1], &res, sizeof(res)) == sizeof(res) ? 0 : 14);
 	}
-	ASSERT_EQ(1, read(ready[0], &c, 1));
+	close(ready[1]);
+	close(go[0]);
+	close(out[1]);
+	if (read(ready[0], &c, 1) != 1) {
+		waitpid(pid, &status, 0);
+		unlink(UID_FILE);
+		ASSERT_TRUE(WIFEXITED(status));
+		ASSERT_EQ(0, WEXITSTATUS(status));
+	}
 	EXPECT_EQ(0, touch_as(UID_FILE, 0, root_pages, 2));
 	EXPECT_EQ(0, touch_as(UID_FILE, NOBODY, own_pages, 2));
 	ASSERT_EQ(1, write(go[1], "g", 1));
