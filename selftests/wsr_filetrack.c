@@ -732,11 +732,12 @@ static int touch_as(const char *file, uid_t uid, const uint64_t *idx, int n)
 	if (pid < 0)
 		return -errno;
 	if (!pid) {
-		if (uid && (setgid(uid) || setuid(uid)))
-			_exit(2);
+		/* Opened first: /data itself is root's alone. */
 		fd = open(file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			_exit(3);
+		if (uid && (setgid(uid) || setuid(uid)))
+			_exit(2);
 		mem = mmap(NULL, 16 * WSR_PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (mem == MAP_FAILED || madvise(mem, 16 * WSR_PAGE,
 						 MADV_RANDOM))
@@ -793,11 +794,11 @@ TEST_F(filetrack, unprivileged_sees_own_uid_only)
 		dev = wsr_open();
 		if (dev < 0 || wsr_handshake(dev, &api))
 			_exit(11);
-		if (setgid(NOBODY) || setuid(NOBODY))
-			_exit(10);
 		fd = open(UID_FILE, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			_exit(12);
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(10);
 		res.ret = track_file(dev, WSR_TRACK_START, fd, 0, 0,
 				     16 * WSR_PAGE, NULL);
 		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
