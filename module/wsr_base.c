@@ -87,11 +87,6 @@ static int wsr_base_fill(struct wsr_base *b, struct folio **folios,
 	return ret;
 }
 
-static unsigned long wsr_batch_pages(void)
-{
-	return max(1UL, READ_ONCE(wsr_read_batch_kb) >> (PAGE_SHIFT - 10));
-}
-
 /*
  * ->read_folio: filemap_fault() calls it for a folio an earlier load
  * left not uptodate, or one it allocated itself after reclaim.
@@ -103,7 +98,7 @@ static int wsr_base_read_folio(struct file *file, struct folio *folio)
 	int ret;
 
 	ret = wsr_base_fill(b, &folio, 1, folio_nr_pages(folio),
-			    wsr_batch_pages(), false, 0, &ls);
+			    wsr_read_batch_pages(), false, 0, &ls);
 	if (!ret)
 		folio_mark_uptodate(folio);
 	folio_unlock(folio);
@@ -243,15 +238,15 @@ static enum wsr_claim wsr_base_claim(struct wsr_base *b, pgoff_t index,
 	*err = filemap_add_folio(mapping, folio, unit, gfp);
 	if (*err) {
 		folio_put(folio);
-		/* Someone added a folio in the range first. */
-		if (*err == -EEXIST) {
-			*err = 0;
-			if (huge)
-				wsr_base_set_small(b, index);
-		} else if (huge) {
-			*err = 0;
+		/*
+		 * A 2 MiB unit that cannot be added (a 4 KiB folio in its
+		 * range, no memory) goes 4 KiB; a 4 KiB one someone added
+		 * first (-EEXIST) is looked up again.
+		 */
+		if (huge)
 			wsr_base_set_small(b, index);
-		}
+		if (huge || *err == -EEXIST)
+			*err = 0;
 		return WSR_CLAIM_RETRY;
 	}
 	*out = folio;
@@ -324,7 +319,7 @@ int wsr_base_load(struct wsr_base *b, const pgoff_t *pages, unsigned long n,
 		  bool small_only, bool direct, u32 id,
 		  struct wsr_load_stats *ls)
 {
-	unsigned long batch = wsr_batch_pages(), i = 0, nbusy = 0, npages;
+	unsigned long batch = wsr_read_batch_pages(), i = 0, nbusy = 0, npages;
 	struct folio **own, **busy;
 	unsigned long *chunk_seen = NULL, *chunk_present = NULL;
 	unsigned int no;
@@ -456,15 +451,12 @@ void wsr_base_clip_to_missing(struct wsr_base *b, pgoff_t index,
 	*end = i;
 }
 
-/**
- * wsr_base_resident() - count the folios a base holds
- * @b:     base
- * @huge:  (out) 2 MiB folios
- * @small: (out) 4 KiB folios
- *
- * Context: process context, may sleep.
+/*
+ * Count the folios of a base; with @lock_huge, also take and drop the lock
+ * of every 2 MiB folio.
  */
-void wsr_base_resident(struct wsr_base *b, u64 *huge, u64 *small)
+static void wsr_base_walk(struct wsr_base *b, u64 *huge, u64 *small,
+			  bool lock_huge)
 {
 	struct folio_batch fbatch;
 	pgoff_t index = 0;
@@ -476,14 +468,34 @@ void wsr_base_resident(struct wsr_base *b, u64 *huge, u64 *small)
 	while (filemap_get_folios(b->inode->i_mapping, &index, ULONG_MAX,
 				  &fbatch)) {
 		for (i = 0; i < folio_batch_count(&fbatch); i++) {
-			if (folio_test_large(fbatch.folios[i]))
-				(*huge)++;
-			else
+			struct folio *folio = fbatch.folios[i];
+
+			if (!folio_test_large(folio)) {
 				(*small)++;
+				continue;
+			}
+			(*huge)++;
+			if (lock_huge) {
+				folio_lock(folio);
+				folio_unlock(folio);
+			}
 		}
 		folio_batch_release(&fbatch);
 		cond_resched();
 	}
+}
+
+/**
+ * wsr_base_resident() - count the folios a base holds
+ * @b:     base
+ * @huge:  (out) 2 MiB folios
+ * @small: (out) 4 KiB folios
+ *
+ * Context: process context, may sleep.
+ */
+void wsr_base_resident(struct wsr_base *b, u64 *huge, u64 *small)
+{
+	wsr_base_walk(b, huge, small, false);
 }
 
 /**
@@ -500,24 +512,9 @@ void wsr_base_resident(struct wsr_base *b, u64 *huge, u64 *small)
  */
 void wsr_base_unmap(struct wsr_base *b)
 {
-	struct folio_batch fbatch;
-	pgoff_t index = 0;
-	unsigned int i;
+	u64 huge, small;
 
-	folio_batch_init(&fbatch);
-	while (filemap_get_folios(b->inode->i_mapping, &index, ULONG_MAX,
-				  &fbatch)) {
-		for (i = 0; i < folio_batch_count(&fbatch); i++) {
-			struct folio *folio = fbatch.folios[i];
-
-			if (folio_test_large(folio)) {
-				folio_lock(folio);
-				folio_unlock(folio);
-			}
-		}
-		folio_batch_release(&fbatch);
-		cond_resched();
-	}
+	wsr_base_walk(b, &huge, &small, true);
 	unmap_mapping_range(b->inode->i_mapping, 0, 0, 0);
 }
 

@@ -259,6 +259,12 @@ extern unsigned long wsr_async_enabled;
 extern unsigned long wsr_tracker_capacity;
 extern unsigned long wsr_base_max_kb;
 
+/* read_batch_kb in pages; a load samples it once (see wsr_base_load()). */
+static inline unsigned long wsr_read_batch_pages(void)
+{
+	return max(1UL, READ_ONCE(wsr_read_batch_kb) >> (PAGE_SHIFT - 10));
+}
+
 /* Module-wide statistics (wsr_sysfs.c). */
 struct wsr_global_stats {
 	atomic_long_t regions;

@@ -39,11 +39,6 @@
 /* Pages of a fault-around window (fault_around_bytes' default). */
 #define WSR_AROUND_PAGES	16
 
-static unsigned long wsr_batch_pages(void)
-{
-	return max(1UL, READ_ONCE(wsr_read_batch_kb) >> (PAGE_SHIFT - 10));
-}
-
 /* Where a region is mapped in the caller's address space. */
 struct wsr_map_range {
 	unsigned long start;
@@ -144,7 +139,7 @@ void wsr_restore_work(struct work_struct *work)
 {
 	struct wsr_async *a = container_of(work, struct wsr_async, work);
 	struct wsr_region *r = container_of(a, struct wsr_region, async);
-	unsigned long batch = wsr_batch_pages(), pos = 0;
+	unsigned long batch = wsr_read_batch_pages(), pos = 0;
 	struct wsr_load_stats ls = {};
 	struct mem_cgroup *old;
 	unsigned long *ws;
@@ -251,7 +246,7 @@ static void wsr_restore_sorted(struct wsr_region *r, pgoff_t *pages,
 static void wsr_restore_queue(struct wsr_region *r, pgoff_t *pages,
 			      unsigned long *set, unsigned long n, u64 t0)
 {
-	unsigned long head = min(wsr_batch_pages(), n), i;
+	unsigned long head = min(wsr_read_batch_pages(), n), i;
 	unsigned long *ws;
 
 	/* The head in first-touch order, the rest sorted. */

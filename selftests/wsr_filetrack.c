@@ -139,12 +139,14 @@ static char *map_aligned(int fd, uint64_t off, uint64_t len)
 }
 
 /*
- * The "VMM": a child process that opens and maps the snapshot itself and
- * touches mapping pages @idx[0..n) in order, writing where @wr[i], with
- * MADV_RANDOM if @random.  Returns the child's exit status (0 on success).
+ * A child process that opens @file (then runs as @uid, unless 0), maps
+ * [@off, @off + @len) of it and touches mapping pages @idx[0..n) in order,
+ * writing where @wr[i], with MADV_RANDOM if @random.  Returns the child's
+ * exit status (0 on success).
  */
-static int run_toucher(const uint64_t *idx, const bool *wr, int n,
-		       bool random)
+static int touch_file_as(const char *file, uint64_t off, uint64_t len,
+			 uid_t uid, const uint64_t *idx, const bool *wr, int n,
+			 bool random)
 {
 	int status, i, fd;
 	pid_t pid;
@@ -154,13 +156,16 @@ static int run_toucher(const uint64_t *idx, const bool *wr, int n,
 	if (pid < 0)
 		return -errno;
 	if (!pid) {
-		fd = open(WSR_SNAP, O_RDONLY | O_CLOEXEC);
+		/* Opened first: /data itself is root's alone. */
+		fd = open(file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			_exit(2);
-		mem = map_aligned(fd, MAP_OFF, MAP_LEN);
+		if (uid && (setgid(uid) || setuid(uid)))
+			_exit(5);
+		mem = map_aligned(fd, off, len);
 		if (!mem)
 			_exit(3);
-		if (random && madvise(mem, MAP_LEN, MADV_RANDOM))
+		if (random && madvise(mem, len, MADV_RANDOM))
 			_exit(4);
 		for (i = 0; i < n; i++) {
 			if (wr && wr[i])
@@ -175,6 +180,14 @@ static int run_toucher(const uint64_t *idx, const bool *wr, int n,
 	if (waitpid(pid, &status, 0) != pid)
 		return -errno;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* The "VMM": a toucher of the snapshot's tracked mapping, as root. */
+static int run_toucher(const uint64_t *idx, const bool *wr, int n,
+		       bool random)
+{
+	return touch_file_as(WSR_SNAP, MAP_OFF, MAP_LEN, 0, idx, wr, n,
+			     random);
 }
 
 /* fault_around_bytes in pages, mounting debugfs if needed; 0 if unknown. */
@@ -721,36 +734,6 @@ TEST_F(filetrack, permission)
 #define UID_FILE	"/data/wsr-filetrack-uid"
 #define NOBODY		65534
 
-/* Map @file MAP_PRIVATE, MADV_RANDOM, as @uid, and read @n pages. */
-static int touch_as(const char *file, uid_t uid, const uint64_t *idx, int n)
-{
-	int status, fd, i;
-	pid_t pid;
-	char *mem;
-
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (!pid) {
-		/* Opened first: /data itself is root's alone. */
-		fd = open(file, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			_exit(3);
-		if (uid && (setgid(uid) || setuid(uid)))
-			_exit(2);
-		mem = mmap(NULL, 16 * WSR_PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (mem == MAP_FAILED || madvise(mem, 16 * WSR_PAGE,
-						 MADV_RANDOM))
-			_exit(4);
-		for (i = 0; i < n; i++)
-			wsr_touch(mem, idx[i]);
-		_exit(0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 /*
  * Without CAP_SYS_ADMIN a tracker records the faults of its own user's
  * tasks only: root's touches of the file are neither recorded nor counted.
@@ -820,8 +803,10 @@ TEST_F(filetrack, unprivileged_sees_own_uid_only)
 		ASSERT_TRUE(WIFEXITED(status));
 		ASSERT_EQ(0, WEXITSTATUS(status));
 	}
-	EXPECT_EQ(0, touch_as(UID_FILE, 0, root_pages, 2));
-	EXPECT_EQ(0, touch_as(UID_FILE, NOBODY, own_pages, 2));
+	EXPECT_EQ(0, touch_file_as(UID_FILE, 0, 16 * WSR_PAGE, 0, root_pages,
+				   NULL, 2, true));
+	EXPECT_EQ(0, touch_file_as(UID_FILE, 0, 16 * WSR_PAGE, NOBODY,
+				   own_pages, NULL, 2, true));
 	ASSERT_EQ(1, write(go[1], "g", 1));
 	ASSERT_EQ(sizeof(res), read(out[0], &res, sizeof(res)));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
