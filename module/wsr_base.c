@@ -13,12 +13,14 @@
  * drop_caches (the inode is on the superblock's inode list) and charged to
  * the memory cgroup of the task that loads them.
  *
- * Identity.  A base is found by the snapshot's device, inode, range and
- * 2 MiB permission, and kept only while the snapshot's mtime, ctime and
- * size are those seen at its creation: a changed snapshot gets a new base
- * for new regions, and the old one goes with its last region.  A base no
- * region uses stays in the table while it holds pages, for the next
- * region over the same snapshot (a template restore reads nothing).
+ * Identity.  A base is found by the snapshot's device, inode number and
+ * generation, range and 2 MiB permission, and kept only while the
+ * snapshot's mtime, ctime and size are those seen at its creation: a
+ * changed snapshot gets a new base for new regions, and the old one goes
+ * with its last region.  A base no region uses stays in the table while it
+ * holds pages, for the next region over the same snapshot (a template
+ * restore reads nothing); it holds no reference to the snapshot meanwhile,
+ * so the snapshot's filesystem can be unmounted.
  *
  * Units.  A base is cut into 2 MiB chunks; each chunk's mode is decided
  * once, on its first use: HUGE (one 2 MiB folio loaded whole) when 2 MiB
@@ -105,8 +107,14 @@ static int wsr_base_read_folio(struct file *file, struct folio *folio)
 	return ret;
 }
 
+/*
+ * memory_failure() truncates a poisoned page out of the base
+ * (error_remove_page): the next fault or restore loads it again from the
+ * snapshot, and mappings of the poisoned page get SIGBUS.
+ */
 static const struct address_space_operations wsr_base_aops = {
 	.read_folio = wsr_base_read_folio,
+	.error_remove_page = generic_error_remove_page,
 };
 
 static bool wsr_chunk_full(struct wsr_base *b, unsigned long ci)
@@ -130,12 +138,14 @@ static bool wsr_huge_allowed(struct wsr_base *b, unsigned long ci)
  * otherwise.  From now on the base has a working set, so chunks decided
  * later (by faults outside the working set) are SMALL.
  *
+ * Return: true when the base had no working set before this one.
  * Context: process context, takes wsr_base.lock.
  */
-void wsr_base_decide_ws(struct wsr_base *b, const u16 *ws_per_chunk)
+bool wsr_base_decide_ws(struct wsr_base *b, const u16 *ws_per_chunk)
 {
 	unsigned long thr = READ_ONCE(wsr_huge_threshold);
 	unsigned long ci;
+	bool first;
 
 	spin_lock(&b->lock);
 	for (ci = 0; ci < b->nchunks; ci++) {
@@ -146,7 +156,26 @@ void wsr_base_decide_ws(struct wsr_base *b, const u16 *ws_per_chunk)
 		else
 			b->modes[ci] = WSR_CHUNK_SMALL;
 	}
+	first = !b->has_ws;
 	b->has_ws = true;
+	spin_unlock(&b->lock);
+	return first;
+}
+
+/**
+ * wsr_base_forget_ws() - the restore of the first working set failed
+ * @b: base
+ *
+ * Chunks outside the working set are undecided still: let them be decided
+ * as if there had been no working set (2 MiB where allowed), as they were
+ * before the restore.
+ *
+ * Context: any, takes wsr_base.lock.
+ */
+void wsr_base_forget_ws(struct wsr_base *b)
+{
+	spin_lock(&b->lock);
+	b->has_ws = false;
 	spin_unlock(&b->lock);
 }
 
@@ -192,11 +221,17 @@ enum wsr_claim {
 	WSR_CLAIM_RETRY,	/* the chunk became SMALL, or a race: again */
 };
 
+/*
+ * A restore (@mayfail) gets -ENOMEM from a full memory cgroup, as a
+ * syscall should; a fault goes the way of any page-cache fault.
+ */
 static enum wsr_claim wsr_base_claim(struct wsr_base *b, pgoff_t index,
-				     bool huge, struct folio **out, int *err)
+				     bool huge, bool mayfail,
+				     struct folio **out, int *err)
 {
 	struct address_space *mapping = b->inode->i_mapping;
-	gfp_t gfp = mapping_gfp_mask(mapping);
+	gfp_t gfp = mapping_gfp_mask(mapping) |
+		    (mayfail ? __GFP_RETRY_MAYFAIL | __GFP_NOWARN : 0);
 	pgoff_t unit = huge ? round_down(index, WSR_CHUNK_PAGES) : index;
 	struct folio *folio;
 
@@ -253,6 +288,13 @@ static enum wsr_claim wsr_base_claim(struct wsr_base *b, pgoff_t index,
 	return WSR_CLAIM_MINE;
 }
 
+/* Give up a claim: the folio stays, not uptodate, for a later load. */
+static void wsr_base_unclaim(struct folio *folio)
+{
+	folio_unlock(folio);
+	folio_put(folio);
+}
+
 /* Fill the claimed folios, publish them (or leave them to a retry). */
 static int wsr_base_publish(struct wsr_base *b, struct folio **own,
 			    unsigned int no, unsigned long npages,
@@ -268,8 +310,7 @@ static int wsr_base_publish(struct wsr_base *b, struct folio **own,
 			folio_mark_uptodate(own[i]);
 			ls->huge += folio_test_large(own[i]);
 		}
-		folio_unlock(own[i]);
-		folio_put(own[i]);
+		wsr_base_unclaim(own[i]);
 	}
 	return ret;
 }
@@ -303,7 +344,9 @@ static int wsr_base_wait(struct wsr_base *b, struct folio *folio,
  *              to load them
  * @n:          number of pages
  * @small_only: see wsr_base_unit_huge()
- * @direct:     read with direct I/O where possible (never under mmap_lock)
+ * @direct:     a restore: read with direct I/O where possible (never under
+ *              mmap_lock), and fail with -ENOMEM rather than invoke the
+ *              OOM killer when memory or the memory cgroup is full
  * @id:         region id for wsr_restore_run events, 0 for none
  * @ls:         (out) added to: what the load did; @present counts pages
  *              whose unit was loaded or being loaded by someone else
@@ -353,7 +396,7 @@ int wsr_base_load(struct wsr_base *b, const pgoff_t *pages, unsigned long n,
 				i++;
 				continue;
 			}
-			c = wsr_base_claim(b, index, huge, &folio, &err);
+			c = wsr_base_claim(b, index, huge, direct, &folio, &err);
 			if (err) {
 				ret = err;
 				break;
@@ -375,11 +418,17 @@ int wsr_base_load(struct wsr_base *b, const pgoff_t *pages, unsigned long n,
 			if (c == WSR_CLAIM_BUSY)
 				busy[nbusy++] = folio;
 		}
-		if (no) {
-			int err = wsr_base_publish(b, own, no, npages, batch,
-						   direct, id, ls);
-
-			ret = ret ?: err;
+		if (no && ret) {
+			/*
+			 * No memory for the whole batch: read nothing into it.
+			 * Its folios stay not uptodate and reclaimable, for
+			 * the filesystem's own allocations and a later load.
+			 */
+			while (no)
+				wsr_base_unclaim(own[--no]);
+		} else if (no) {
+			ret = wsr_base_publish(b, own, no, npages, batch,
+					       direct, id, ls);
 		}
 		if (!ret && fatal_signal_pending(current))
 			ret = -EINTR;
@@ -546,15 +595,48 @@ struct file *wsr_base_open(struct wsr_base *b,
 	return f;
 }
 
+/* Open the base's own files on the snapshot @uf. */
+static int wsr_base_open_src(struct wsr_base *b, struct file *uf)
+{
+	struct file *f;
+
+	/* Read-only, no readahead beyond a request. */
+	f = dentry_open(&uf->f_path, O_RDONLY | O_LARGEFILE, uf->f_cred);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	if (!f->f_op->read_iter) {
+		fput(f);
+		return -EINVAL;
+	}
+	spin_lock(&f->f_lock);
+	f->f_mode |= FMODE_RANDOM;
+	spin_unlock(&f->f_lock);
+	b->src.file = f;
+	/* NULL where the filesystem has no direct I/O: buffered reads. */
+	f = dentry_open(&uf->f_path, O_RDONLY | O_LARGEFILE | O_DIRECT,
+			uf->f_cred);
+	b->src.dio_file = IS_ERR(f) ? NULL : f;
+	return 0;
+}
+
+/* The last region went: the snapshot's filesystem may be unmounted now. */
+static void wsr_base_close_src(struct wsr_base *b)
+{
+	if (b->src.dio_file)
+		fput(b->src.dio_file);
+	if (b->src.file)
+		fput(b->src.file);
+	b->src.dio_file = NULL;
+	b->src.file = NULL;
+}
+
 static void wsr_base_free(struct wsr_base *b)
 {
 	lockdep_assert_held(&wsr_base_lock);
 	if (!list_empty(&b->node))
 		list_del(&b->node);
 	iput(b->inode);
-	if (b->src.dio_file)
-		fput(b->src.dio_file);
-	fput(b->src.file);
+	wsr_base_close_src(b);
 	ida_free(&wsr_base_ida, b->id);
 	kvfree(b->modes);
 	kfree(b);
@@ -571,6 +653,12 @@ static void wsr_base_sweep(void)
 			wsr_base_free(b);
 }
 
+static bool wsr_base_of(struct wsr_base *b, struct inode *inode)
+{
+	return b->dev == inode->i_sb->s_dev && b->ino == inode->i_ino &&
+	       b->gen == inode->i_generation;
+}
+
 static bool wsr_base_current(struct wsr_base *b, struct inode *inode)
 {
 	return timespec64_equal(&b->mtime, &inode->i_mtime) &&
@@ -584,7 +672,6 @@ static struct wsr_base *wsr_base_new(struct file *uf, loff_t offset,
 	struct inode *src_inode = file_inode(uf);
 	struct wsr_base *b;
 	struct inode *inode;
-	struct file *f;
 	int ret = -ENOMEM;
 
 	b = kzalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
@@ -605,25 +692,9 @@ static struct wsr_base *wsr_base_new(struct file *uf, loff_t offset,
 		goto err_free;
 	b->id = ret;
 
-	/* The base's own file: read-only, no readahead beyond a request. */
-	f = dentry_open(&uf->f_path, O_RDONLY | O_LARGEFILE, uf->f_cred);
-	if (IS_ERR(f)) {
-		ret = PTR_ERR(f);
+	ret = wsr_base_open_src(b, uf);
+	if (ret)
 		goto err_ida;
-	}
-	if (!f->f_op->read_iter) {
-		fput(f);
-		ret = -EINVAL;
-		goto err_ida;
-	}
-	spin_lock(&f->f_lock);
-	f->f_mode |= FMODE_RANDOM;
-	spin_unlock(&f->f_lock);
-	b->src.file = f;
-	/* NULL where the filesystem has no direct I/O: buffered reads. */
-	f = dentry_open(&uf->f_path, O_RDONLY | O_LARGEFILE | O_DIRECT,
-			uf->f_cred);
-	b->src.dio_file = IS_ERR(f) ? NULL : f;
 
 	inode = new_inode(wsr_mnt->mnt_sb);
 	if (!inode) {
@@ -643,6 +714,7 @@ static struct wsr_base *wsr_base_new(struct file *uf, loff_t offset,
 
 	b->dev = src_inode->i_sb->s_dev;
 	b->ino = src_inode->i_ino;
+	b->gen = src_inode->i_generation;
 	b->mtime = src_inode->i_mtime;
 	b->ctime = src_inode->i_ctime;
 	b->size = i_size_read(src_inode);
@@ -650,9 +722,7 @@ static struct wsr_base *wsr_base_new(struct file *uf, loff_t offset,
 	return b;
 
 err_files:
-	if (b->src.dio_file)
-		fput(b->src.dio_file);
-	fput(b->src.file);
+	wsr_base_close_src(b);
 err_ida:
 	ida_free(&wsr_base_ida, b->id);
 err_free:
@@ -679,8 +749,7 @@ struct wsr_base *wsr_base_get(struct file *uf, loff_t offset, loff_t length,
 
 	mutex_lock(&wsr_base_lock);
 	list_for_each_entry_safe(b, tmp, &wsr_bases, node) {
-		if (file_inode(b->src.file) != inode ||
-		    b->src.offset != offset ||
+		if (!wsr_base_of(b, inode) || b->src.offset != offset ||
 		    b->src.npages != length >> PAGE_SHIFT ||
 		    b->huge_ok != huge_ok)
 			continue;
@@ -696,6 +765,14 @@ struct wsr_base *wsr_base_get(struct file *uf, loff_t offset, loff_t length,
 		if (!b->users && !b->inode->i_mapping->nrpages) {
 			wsr_base_free(b);
 			continue;
+		}
+		if (!b->users) {
+			int ret = wsr_base_open_src(b, uf);
+
+			if (ret) {
+				b = ERR_PTR(ret);
+				goto out;
+			}
 		}
 		b->users++;
 		goto out;
@@ -716,15 +793,20 @@ out:
  * @b: base
  *
  * A stale base, or one that holds no page, goes now; others stay for the
- * next region over the same snapshot.
+ * next region over the same snapshot, without holding the snapshot open
+ * (the next region's file opens it again).
  *
  * Context: process context, may sleep; takes wsr_base_lock.
  */
 void wsr_base_put(struct wsr_base *b)
 {
 	mutex_lock(&wsr_base_lock);
-	if (!--b->users && (b->stale || !b->inode->i_mapping->nrpages))
-		wsr_base_free(b);
+	if (!--b->users) {
+		if (b->stale || !b->inode->i_mapping->nrpages)
+			wsr_base_free(b);
+		else
+			wsr_base_close_src(b);
+	}
 	mutex_unlock(&wsr_base_lock);
 }
 

@@ -25,7 +25,8 @@
  * every 4 KiB page after WSR_TRACK_START.  So START zaps the base's pages
  * from every mapping of it, no fault-around maps pages while the region
  * records, and a subpage of a 2 MiB folio is mapped by a PTE
- * (wsr_fault_pte_table()) so the other 511 pages still fault.
+ * (wsr_fault_pte_table()) so the other 511 pages still fault.  Mappings
+ * with THP turned off get the same PTE mappings.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -33,6 +34,7 @@
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/sched.h>
+#include <linux/sched/coredump.h>
 
 #include "wsr_internal.h"
 #include "wsr_trace.h"
@@ -165,21 +167,36 @@ static int wsr_fault_load(struct wsr_region *r, pgoff_t index, bool huge,
 }
 
 /*
- * While recording, a subpage of a 2 MiB folio must be mapped by a PTE so
- * that the other pages of its chunk still fault on their first touch:
- * finish_fault() sets a PMD only over an empty PMD entry, so give the entry
- * a page table.  The caller holds the folio lock, which every path that
- * could set a PMD mapping this folio holds too.
+ * May this fault map a 2 MiB folio by one PMD?  Not while the region
+ * records: the other 511 pages must still fault on their first touch.  Nor
+ * where MADV_NOHUGEPAGE or PR_SET_THP_DISABLE turned THP off, which
+ * do_set_pmd() does not check for page-cache folios in this kernel.
+ */
+static bool wsr_fault_pmd_allowed(struct wsr_region *r,
+				  struct vm_area_struct *vma)
+{
+	return !wsr_tracker_recording(r) && !(vma->vm_flags & VM_NOHUGEPAGE) &&
+	       !test_bit(MMF_DISABLE_THP, &vma->vm_mm->flags);
+}
+
+/*
+ * Map a subpage of a 2 MiB folio by a PTE: finish_fault() sets a PMD only
+ * over an empty PMD entry, so give the entry a page table.  The caller
+ * holds the folio lock, which every path that could set a PMD mapping this
+ * folio holds too, so the entry cannot become a PMD mapping meanwhile.
  */
 static vm_fault_t wsr_fault_pte_table(struct vm_fault *vmf)
 {
+	int err;
+
 	if (!pmd_none(*vmf->pmd))
 		return 0;
 	/* No callback: only allocate the page table. */
-	if (apply_to_page_range(vmf->vma->vm_mm, vmf->address, PAGE_SIZE,
-				NULL, NULL))
+	err = apply_to_page_range(vmf->vma->vm_mm, vmf->address, PAGE_SIZE,
+				  NULL, NULL);
+	if (err == -ENOMEM)
 		return VM_FAULT_OOM;
-	return 0;
+	return err ? VM_FAULT_SIGBUS : 0;
 }
 
 static vm_fault_t wsr_fault(struct vm_fault *vmf)
@@ -246,7 +263,8 @@ static vm_fault_t wsr_fault(struct vm_fault *vmf)
 	if (!(ret & VM_FAULT_LOCKED))
 		return ret;
 	/* Read under the folio lock: see wsr_tracker_op(). */
-	if (PageTransCompound(vmf->page) && wsr_tracker_recording(r)) {
+	if (PageTransCompound(vmf->page) &&
+	    !wsr_fault_pmd_allowed(r, vmf->vma)) {
 		vm_fault_t err = wsr_fault_pte_table(vmf);
 
 		if (err) {
@@ -265,6 +283,13 @@ static vm_fault_t wsr_map_pages(struct vm_fault *vmf, pgoff_t start,
 
 	/* Recording: every first touch must fault. */
 	if (wsr_tracker_recording(r))
+		return 0;
+	/*
+	 * filemap_map_pages() maps a 2 MiB folio by PMD into an empty entry:
+	 * where that is not allowed, ->fault gives the entry a page table
+	 * first.
+	 */
+	if (pmd_none(*vmf->pmd) && !wsr_fault_pmd_allowed(r, vmf->vma))
 		return 0;
 	return filemap_map_pages(vmf, start, end);
 }

@@ -29,7 +29,12 @@
  * caller must own the file or be allowed to open it for writing, the rule
  * mincore() applies to page-cache residency; and a caller without
  * CAP_SYS_ADMIN records only the faults of tasks running with its own
- * effective uid (those it could watch anyway), never other users'.
+ * effective uid (those it could watch anyway), never other users', and may
+ * have WSR_FT_MAX_PER_USER trackers recording at once.
+ *
+ * The mm_filemap_map_page event also reports every page of a file folio
+ * that one PMD maps (large folios: XFS and others), so a PMD-mapped file
+ * is recorded like a PTE-mapped one.
  *
  * Lock order (outermost first):
  *
@@ -60,6 +65,12 @@
 
 /* Same bound as a region: 256 GiB, a 8 MiB bitmap at most. */
 #define WSR_FT_MAX_PAGES	BIT(26)
+/*
+ * Every file fault on the host walks the recording trackers with
+ * preemption off: bound the walk, and what one user may add to it.
+ */
+#define WSR_FT_MAX		64
+#define WSR_FT_MAX_PER_USER	8
 
 /**
  * struct wsr_filetrack - first-touch recorder of a file range
@@ -188,14 +199,34 @@ static void wsr_ft_unregister(void)
 	unregister_trace_mm_filemap_fault(wsr_ft_probe_fault, NULL);
 }
 
-/* Start feeding @ft from the probes; registers them for the first one. */
+/* Trackers recording for @uid, without CAP_SYS_ADMIN. */
+static unsigned int wsr_ft_count_user(kuid_t uid)
+{
+	struct wsr_filetrack *ft;
+	unsigned int n = 0;
+
+	lockdep_assert_held(&wsr_ft_mutex);
+	list_for_each_entry(ft, &wsr_ft_list, node)
+		n += !ft->anyone && uid_eq(ft->uid, uid);
+	return n;
+}
+
+/*
+ * Start feeding @ft from the probes; registers them for the first one.
+ * -EMFILE beyond WSR_FT_MAX trackers, or WSR_FT_MAX_PER_USER of one user
+ * without CAP_SYS_ADMIN.
+ */
 static int wsr_ft_list_add(struct wsr_filetrack *ft)
 {
 	int ret = 0;
 
 	lockdep_assert_held(&ft->mutex);
 	mutex_lock(&wsr_ft_mutex);
-	if (!wsr_ft_nr)
+	if (wsr_ft_nr >= WSR_FT_MAX ||
+	    (!ft->anyone &&
+	     wsr_ft_count_user(ft->uid) >= WSR_FT_MAX_PER_USER))
+		ret = -EMFILE;
+	else if (!wsr_ft_nr)
 		ret = wsr_ft_register();
 	if (!ret) {
 		list_add_rcu(&ft->node, &wsr_ft_list);
@@ -346,7 +377,8 @@ static int wsr_ft_check(const struct wsr_track_file *arg)
  * before any START); -EBADF (bad fd, not open for reading); -EOPNOTSUPP
  * (tmpfs, shmem and memfd, hugetlbfs or DAX file: its faults bypass
  * filemap_fault()); -EPERM (caller neither owns the file nor may write
- * it); -ENOMEM.
+ * it); -EMFILE (too many trackers record: WSR_FT_MAX on the host,
+ * WSR_FT_MAX_PER_USER of a user without CAP_SYS_ADMIN); -ENOMEM.
  * Context: process context, may sleep; the caller holds the lock that
  * serialises *@ftp (wsr_file.lock).
  */

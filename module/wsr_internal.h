@@ -62,7 +62,8 @@ enum wsr_chunk_mode {
 
 /**
  * struct wsr_src - where a base's bytes come from (wsr_io.c)
- * @file:     read-only, FMODE_RANDOM file on the snapshot
+ * @file:     read-only, FMODE_RANDOM file on the snapshot (NULL while
+ *            the base is unused)
  * @dio_file: the same opened O_DIRECT, NULL if the filesystem cannot
  * @offset:   byte offset of the range in the file
  * @pgoff:    @offset in pages
@@ -120,11 +121,14 @@ struct wsr_load_stats {
  * @id:        small unique id, for messages
  * @dev:       identity of the snapshot: device,
  * @ino:       inode number,
+ * @gen:       inode generation,
  * @mtime:     modification and
  * @ctime:     change time, and
  * @size:      size at creation
  * @huge_ok:   2 MiB folios allowed
- * @src:       where the bytes come from
+ * @src:       where the bytes come from; its files are open only while
+ *             the base has users, so that an unused base pins no
+ *             filesystem
  * @inode:     the base's own inode on wsr's pseudo filesystem: its
  *             address_space holds the loaded folios
  * @nchunks:   2 MiB chunks, the last one may be partial
@@ -139,6 +143,7 @@ struct wsr_base {
 	u32 id;
 	dev_t dev;
 	unsigned long ino;
+	u32 gen;
 	struct timespec64 mtime;
 	struct timespec64 ctime;
 	loff_t size;
@@ -301,7 +306,8 @@ struct wsr_base *wsr_base_get(struct file *uf, loff_t offset, loff_t length,
 void wsr_base_put(struct wsr_base *b);
 struct file *wsr_base_open(struct wsr_base *b,
 			   const struct file_operations *fops, void *priv);
-void wsr_base_decide_ws(struct wsr_base *b, const u16 *ws_per_chunk);
+bool wsr_base_decide_ws(struct wsr_base *b, const u16 *ws_per_chunk);
+void wsr_base_forget_ws(struct wsr_base *b);
 bool wsr_base_unit_huge(struct wsr_base *b, pgoff_t index, bool small_only);
 int wsr_base_load(struct wsr_base *b, const pgoff_t *pages, unsigned long n,
 		  bool small_only, bool direct, u32 id,

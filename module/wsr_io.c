@@ -11,18 +11,20 @@
  * copies every page that is uptodate in the snapshot's page cache (and never
  * reads it), and reads the others in sorted runs, each run split into
  * requests of at most the batch the caller sampled once from
- * read_batch_kb, with vfs_iter_read() straight into the destination pages.
- * Restores read with direct I/O (restore_direct): the data goes into the
- * base anyway, so a page-cache copy would cost a copy and twice the memory.
- * Faults read through the page cache; the source file has FMODE_RANDOM, so
- * a request reads exactly its range and no readahead beyond it.
+ * read_batch_kb.  Restores read with direct I/O (restore_direct) straight
+ * into the destination pages: the data goes into the base anyway, so a
+ * page-cache copy would cost a copy and twice the memory.  Faults, and
+ * whatever direct I/O cannot read, go through the snapshot's page cache:
+ * one readahead request for the run (the source file has FMODE_RANDOM, so
+ * exactly the run and nothing beyond it), then a copy per page.  Never
+ * through ->read_iter(), which may take the inode lock (wsr_read_cached()).
  *
  * Working sets are sparse: most of their pages lie a few pages apart, and a
  * request per contiguous run would cost a device round trip per page or
  * two.  So a run also spans holes of up to read_gap_kb between pages that
  * are not in the page cache: one request reads the whole range, the hole
- * pages into a scratch page (read through the page cache, they stay there
- * for later faults).  Hole pages are not loaded pages: they are counted in
+ * pages into a scratch page or, read through the page cache, left there
+ * for later faults.  Hole pages are not loaded pages: they are counted in
  * @gap, apart from @device and @bytes, and a wsr_restore_run event is
  * emitted per contiguous piece.  A run never spans a page the load copies
  * from the page cache.
@@ -60,34 +62,69 @@ static void wsr_run_done(u32 id, pgoff_t index, u64 npages, int src, u64 t0)
 }
 
 /*
+ * Fill @nr bvecs from @pos through the snapshot's page cache: read the
+ * range ahead in one request, then copy each page, waiting for its read.
+ * Neither takes the inode lock, which ->read_iter() of XFS and NFS take
+ * even for buffered reads: a writer of the snapshot holds it while it
+ * faults on a region of that snapshot, on a unit this load owns.  Pages
+ * filled from @done_pages on; the @gap page takes no copy.
+ */
+static int wsr_read_cached(const struct wsr_src *r, struct bio_vec *bv,
+			   unsigned long nr, unsigned long done_pages,
+			   loff_t pos, struct page *gap)
+{
+	struct address_space *mapping = r->file->f_mapping;
+	pgoff_t first = pos >> PAGE_SHIFT;
+	unsigned long p;
+
+	/* The file shrank: never hand out zeroes past its end. */
+	if (pos + ((loff_t)nr << PAGE_SHIFT) > i_size_read(mapping->host))
+		return -EIO;
+	wsr_io_readahead(r, first + done_pages - r->pgoff, nr - done_pages);
+	for (p = done_pages; p < nr; p++) {
+		struct folio *folio;
+
+		if (bv[p].bv_page == gap)
+			continue;
+		folio = read_mapping_folio(mapping, first + p, r->file);
+		if (IS_ERR(folio))
+			return PTR_ERR(folio);
+		if (folio_test_hwpoison(folio)) {
+			folio_put(folio);
+			return -EIO;
+		}
+		copy_highpage(bv[p].bv_page, folio_file_page(folio, first + p));
+		folio_put(folio);
+	}
+	return 0;
+}
+
+/*
  * Fill @nr bvecs from @pos of the region's file, with direct I/O first
- * when @direct.  The direct read must not wait for the inode lock: a
- * writer of the snapshot may hold it while it faults on this region, on a
- * unit this load owns.  So it is RWF_NOWAIT, and whatever it did not read
- * (-EAGAIN, a short read, no direct I/O) is read through the page cache,
- * which takes no inode lock.
+ * when @direct.  The direct read must not wait for the inode lock (see
+ * wsr_read_cached()), so it is RWF_NOWAIT, and whatever it did not read
+ * (-EAGAIN, a short read, no direct I/O) is read through the page cache.
  */
 static int wsr_read_bvec(const struct wsr_src *r, bool direct,
-			 struct bio_vec *bv, unsigned long nr, loff_t pos)
+			 struct bio_vec *bv, unsigned long nr, loff_t pos,
+			 struct page *gap)
 {
-	size_t len = nr << PAGE_SHIFT, done = 0;
+	size_t len = nr << PAGE_SHIFT;
+	unsigned long done = 0;
 	struct iov_iter iter;
 	ssize_t ret;
 
 	if (direct) {
+		loff_t dpos = pos;
+
 		iov_iter_bvec(&iter, ITER_DEST, bv, nr, len);
-		ret = vfs_iter_read(r->dio_file, &iter, &pos, RWF_NOWAIT);
+		ret = vfs_iter_read(r->dio_file, &iter, &dpos, RWF_NOWAIT);
 		if (ret == len)
 			return 0;
 		if (ret > 0)
-			done = ret;
+			done = ret >> PAGE_SHIFT;
 	}
-	iov_iter_bvec(&iter, ITER_DEST, bv, nr, len);
-	iov_iter_advance(&iter, done);
-	ret = vfs_iter_read(r->file, &iter, &pos, 0);
-	if (ret < 0)
-		return ret;
-	return done + ret == len ? 0 : -EIO;	/* the file shrank */
+	return wsr_read_cached(r, bv, nr, done, pos, gap);
 }
 
 /*
@@ -118,7 +155,7 @@ static int wsr_read_run(const struct wsr_src *r, bool direct,
 			bv[p].bv_len = PAGE_SIZE;
 			bv[p].bv_offset = 0;
 		}
-		ret = wsr_read_bvec(r, direct, bv, span, pos);
+		ret = wsr_read_bvec(r, direct, bv, span, pos, gap);
 		if (ret)
 			return ret;
 		ls->device += k;

@@ -98,7 +98,8 @@ static int wsr_ioc_create(struct wsr_file *wf, struct wsr_create *arg)
 	    end > MAX_LFS_FILESIZE || arg->length >> PAGE_SHIFT > WSR_MAX_PAGES)
 		return -EINVAL;
 
-	mutex_lock(&wf->lock);
+	if (mutex_lock_killable(&wf->lock))
+		return -EINTR;
 	if (wf->region || wf->ft) {
 		ret = -EBUSY;
 		goto out;
@@ -119,7 +120,8 @@ static int wsr_ioc_track(struct wsr_region *r, struct wsr_track *arg)
 
 	if (arg->pad || memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
 		return -EINVAL;
-	mutex_lock(&r->mutex);
+	if (mutex_lock_killable(&r->mutex))
+		return -EINTR;
 	ret = wsr_tracker_op(r, arg->op);
 	mutex_unlock(&r->mutex);
 	return ret;
@@ -142,7 +144,7 @@ static int wsr_copy_ws(struct wsr_region *r, u64 upages, u64 count,
 	*nws = 0;
 	order = kvmalloc_array(max_t(u64, min_t(u64, count, r->npages), 1),
 			       sizeof(*order), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	seen = bitmap_zalloc(r->npages, GFP_KERNEL | __GFP_NOWARN);
+	seen = bitmap_zalloc(r->npages, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!order || !seen) {
 		ret = -ENOMEM;
 		goto out;
@@ -185,7 +187,8 @@ static int wsr_ioc_restore(struct wsr_region *r, struct wsr_restore *arg)
 	int ret;
 
 	if (arg->flags & ~WSR_RESTORE_FLAGS || arg->pad ||
-	    memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
+	    memchr_inv(arg->reserved, 0, sizeof(arg->reserved)) ||
+	    arg->count > r->npages)
 		return -EINVAL;
 	ret = wsr_copy_ws(r, arg->pages, arg->count, &order, &set, &n);
 	if (ret)
@@ -209,7 +212,8 @@ static int wsr_ioc_get_ws(struct wsr_record *rec, struct wsr_get_ws *arg)
 	if (!rec || arg->pad ||
 	    memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
 		return -EINVAL;
-	mutex_lock(&rec->mutex);
+	if (mutex_lock_killable(&rec->mutex))
+		return -EINTR;
 	wsr_record_counts(rec, &n, &arg->dropped);
 	arg->count = n;
 	arg->flags = arg->dropped ? WSR_WS_OVERFLOW : 0;
@@ -282,7 +286,8 @@ static long wsr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		goto out;
 	}
 	if (cmd == WSR_IOC_TRACK_FILE) {
-		mutex_lock(&wf->lock);
+		if (mutex_lock_killable(&wf->lock))
+			return -EINTR;
 		ret = wf->region ? -EBUSY :
 		      wsr_filetrack_ioctl(&wf->ft, &u.track_file);
 		mutex_unlock(&wf->lock);
@@ -375,11 +380,15 @@ static const struct file_operations wsr_fops = {
 	.llseek = noop_llseek,
 };
 
+/*
+ * Root's alone, like /dev/kvm: a udev rule opens it to the "wsr" group
+ * (userspace/udev/60-wsr.rules).  What a region allocates is charged to
+ * the memory cgroup of the task that causes it (see the admin guide).
+ */
 static struct miscdevice wsr_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "wsr",
 	.fops = &wsr_fops,
-	.mode = 0666,
 };
 
 static int __init wsr_init(void)

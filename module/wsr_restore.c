@@ -254,7 +254,7 @@ static void wsr_restore_queue(struct wsr_region *r, pgoff_t *pages,
 		__clear_bit(pages[i], set);
 	wsr_restore_sorted(r, pages, head, n, set);
 	/* Its 4 KiB units, for faults not to read around them. */
-	ws = bitmap_zalloc(r->npages, GFP_KERNEL | __GFP_NOWARN);
+	ws = bitmap_zalloc(r->npages, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	for (i = 0; ws && i < n; i++)
 		if (!wsr_base_unit_huge(r->base, pages[i], false))
 			__set_bit(pages[i], ws);
@@ -294,18 +294,22 @@ int wsr_restore(struct wsr_region *r, pgoff_t *order, unsigned long *set,
 	struct wsr_load_stats ls = {};
 	u64 t0 = ktime_get_ns(), left = 0;
 	unsigned long i, nu = 0;
+	bool first_ws = false;
 	u16 *ws_per_chunk;
 	int ret = 0;
 
 	if (!READ_ONCE(wsr_async_enabled))
 		async = false;
-	mutex_lock(&r->mutex);
+	if (mutex_lock_killable(&r->mutex)) {
+		ret = -EINTR;
+		goto out_free;
+	}
 	if (READ_ONCE(r->async_active)) {
 		ret = -EBUSY;
 		goto out_unlock;
 	}
 	ws_per_chunk = kvcalloc(r->base->nchunks, sizeof(*ws_per_chunk),
-				GFP_KERNEL | __GFP_NOWARN);
+				GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!ws_per_chunk) {
 		ret = -ENOMEM;
 		goto out_unlock;
@@ -314,7 +318,7 @@ int wsr_restore(struct wsr_region *r, pgoff_t *order, unsigned long *set,
 		ws_per_chunk[order[i] >> WSR_CHUNK_ORDER]++;
 	/* An empty working set decides nothing. */
 	if (n && !record)
-		wsr_base_decide_ws(r->base, ws_per_chunk);
+		first_ws = wsr_base_decide_ws(r->base, ws_per_chunk);
 	kvfree(ws_per_chunk);
 
 	/* Lazy: a cached 4 KiB page is copied when it is touched. */
@@ -347,8 +351,12 @@ int wsr_restore(struct wsr_region *r, pgoff_t *order, unsigned long *set,
 	if (!ret)
 		wsr_restore_map_ws(r, order, nu);
 	wsr_base_trim();
-	if (ret)
+	if (ret) {
+		/* A failed first restore leaves the chunk policy as it was. */
+		if (first_ws)
+			wsr_base_forget_ws(r->base);
 		goto out_unlock;
+	}
 	arg->from_cache = ls.cache;
 	arg->from_device = ls.device;
 	arg->bytes_read = ls.bytes;
@@ -357,6 +365,7 @@ int wsr_restore(struct wsr_region *r, pgoff_t *order, unsigned long *set,
 	arg->bytes_gap = ls.gap;
 out_unlock:
 	mutex_unlock(&r->mutex);
+out_free:
 	bitmap_free(set);
 	kvfree(order);
 	return ret;

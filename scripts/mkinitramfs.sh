@@ -16,6 +16,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUSYBOX=/bin/busybox
 STAGE=$(mktemp -d "${OUT}.stage.XXXXXX")
 trap 'rm -rf "$STAGE"' EXIT
+# mktemp made it 0700: the guest's / must let the unprivileged users that
+# tests switch to reach /dev.
+chmod 0755 "$STAGE"
 
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
 [ -x "$BUSYBOX" ] || die "$BUSYBOX missing (apt-get install busybox-static)"

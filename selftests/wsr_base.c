@@ -627,7 +627,7 @@ out_umount:
 TEST_F_TIMEOUT(base, kill_while_waiting_for_load, 150)
 {
 	const uint64_t len = WSR_SNAP_SIZE, pages = len / WSR_PAGE;
-	struct wsr_knob_save batch, direct;
+	struct wsr_knob_save batch = {}, direct = {};
 	int go[2], touched[2], done[2], status, dev;
 	uint64_t *ws, i, t_kill, t_dead, t_done;
 	struct wsr_restore r;
@@ -723,7 +723,7 @@ static void *flip_batch(void *arg)
 TEST_F_TIMEOUT(base, batch_knob_flips_during_restores, 150)
 {
 	struct knob_flipper f = { 0 };
-	struct wsr_knob_save batch;
+	struct wsr_knob_save batch = {};
 	struct wsr_restore r;
 	pthread_t t;
 	uint64_t i, start;
@@ -771,7 +771,7 @@ TEST_F_TIMEOUT(base, restore_map_knob, 150)
 	const long sparse = 40, dense = huge ? 1 : WSR_HUGE_PAGES / 16;
 	const long want[3] = { dense + sparse, huge ? sparse : dense + sparse,
 			       0 };
-	struct wsr_knob_save map;
+	struct wsr_knob_save map = {};
 	struct wsr_restore r;
 	struct wsr_stats st;
 	uint64_t how, i;

@@ -27,6 +27,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/mount.h>
+#include <linux/loop.h>
 #include <linux/wsr.h>
 
 #define WSR_DEV			"/dev/wsr"
@@ -539,6 +541,52 @@ static inline long wsr_smaps_kb(const void *addr, const char *field)
 	}
 	fclose(f);
 	return found ? kb : -ENOENT;
+}
+
+/*
+ * Loop-mount the XFS image of the data disk (/data/xfs.img, see
+ * scripts/mkdisk.sh) on @dir; the loop device goes with the umount
+ * (autoclear).  -ENOENT without the image, -ENODEV without loop or XFS.
+ */
+#define WSR_XFS_IMG		"/data/xfs.img"
+
+static inline int wsr_xfs_mount(const char *dir)
+{
+	struct loop_info64 info;
+	int ctl, n, lfd = -1, ifd = -1, ret = 0;
+	char dev[32];
+
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return errno == ENOENT ? -ENODEV : -errno;
+	n = ioctl(ctl, LOOP_CTL_GET_FREE);
+	close(ctl);
+	if (n < 0)
+		return -errno;
+	snprintf(dev, sizeof(dev), "/dev/loop%d", n);
+	ifd = open(WSR_XFS_IMG, O_RDWR | O_CLOEXEC);
+	lfd = open(dev, O_RDWR | O_CLOEXEC);
+	if (ifd < 0 || lfd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	memset(&info, 0, sizeof(info));
+	info.lo_flags = LO_FLAGS_AUTOCLEAR;
+	if (ioctl(lfd, LOOP_SET_FD, ifd) || ioctl(lfd, LOOP_SET_STATUS64, &info)) {
+		ret = -errno;
+		goto out;
+	}
+	mkdir(dir, 0755);
+	if (mount(dev, dir, "xfs", 0, NULL)) {
+		ret = errno == ENODEV ? -ENODEV : -errno;
+		ioctl(lfd, LOOP_CLR_FD, 0);
+	}
+out:
+	if (lfd >= 0)
+		close(lfd);
+	if (ifd >= 0)
+		close(ifd);
+	return ret;
 }
 
 /* Deterministic pseudo-random numbers (xorshift64) for access scripts. */

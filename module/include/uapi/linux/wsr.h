@@ -135,7 +135,8 @@ struct wsr_get_ws {
 /**
  * struct wsr_restore - WSR_IOC_RESTORE: prefault a working set
  * @pages:       (in) user pointer to __u64 page indices, first-touch order
- * @count:       (in) number of indices (duplicates are ignored)
+ * @count:       (in) number of indices, at most the region's pages
+ *               (duplicates are ignored)
  * @flags:       (in) WSR_RESTORE_*
  * @pad:         (in) must be zero
  * @from_cache:  (out) pages copied from the snapshot's page cache
