@@ -7,7 +7,9 @@
  *    cgroup is charged there and gets -ENOMEM at memory.max, never the
  *    OOM killer;
  *  - an empty restore, or one that fails, leaves 2 MiB chunks possible;
- *  - RESTORE's count is bounded by the region;
+ *  - RESTORE's count is bounded by the region, an ioctl queued behind a
+ *    restore dies at once on SIGKILL, and a read-only /dev/wsr fd maps
+ *    PROT_READ;
  *  - a poisoned base page (MADV_HWPOISON) is dropped from the base: its
  *    mappings get SIGBUS, every other mapping reads the snapshot's bytes;
  *  - MADV_DONTNEED gives a mapping's copies back; MADV_REMOVE is refused
@@ -23,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -307,6 +310,111 @@ TEST_F_TIMEOUT(harden, unprivileged_restore_charged_and_bounded, 150)
 	rmdir(CG);
 out_umount:
 	umount(CG_ROOT);
+}
+
+/* /dev/wsr opened read-only maps PROT_READ, shared or private. */
+TEST_F(harden, readonly_fd_maps_read_only)
+{
+	const uint64_t len = WSR_HUGE;
+	int dev, i, flags[] = { MAP_SHARED, MAP_PRIVATE };
+	struct wsr_api api;
+	char *mem;
+
+	dev = open(WSR_DEV, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, wsr_handshake(dev, &api));
+	ASSERT_EQ(0, wsr_create(dev, self->snap, 0, 0, len));
+	for (i = 0; i < 2; i++) {
+		mem = mmap(NULL, len, PROT_READ, flags[i], dev, 0);
+		ASSERT_NE(MAP_FAILED, mem);
+		EXPECT_EQ(-1, wsr_cmp_file(mem, self->snap, 0, len));
+		/* Shared and read-only: it may never become writable. */
+		if (flags[i] == MAP_SHARED)
+			EXPECT_EQ(-1, mprotect(mem, len, PROT_WRITE));
+		munmap(mem, len);
+	}
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, len, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, dev, 0));
+	close(dev);
+}
+
+struct restore_job {
+	int dev;
+	const uint64_t *ws;
+	uint64_t n;
+	int ret;
+	uint64_t t_done;
+};
+
+static void *restore_thread(void *arg)
+{
+	struct restore_job *j = arg;
+	struct wsr_restore r;
+
+	j->ret = wsr_restore(j->dev, j->ws, j->n, 0, &r);
+	j->t_done = wsr_now_ns();
+	return NULL;
+}
+
+/*
+ * An ioctl queued behind a long restore of the same region dies at once on
+ * SIGKILL, before that restore ends: the region's lock is taken killably.
+ */
+TEST_F_TIMEOUT(harden, ioctl_killable_behind_restore, 150)
+{
+	const uint64_t len = WSR_SNAP_SIZE, n = len / WSR_PAGE;
+	struct wsr_knob_save batch = {}, direct = {};
+	struct restore_job job = { .n = n };
+	uint64_t *ws, i, t_kill, t_dead;
+	int go[2], status;
+	struct wsr_restore r;
+	pthread_t t;
+	pid_t child;
+	char *mem, c;
+
+	ASSERT_EQ(0, wsr_knob_override(&batch, "read_batch_kb", 64 * 1024));
+	ASSERT_EQ(0, wsr_knob_override(&direct, "restore_direct", 0));
+	ws = malloc(n * sizeof(*ws));
+	ASSERT_NE(NULL, ws);
+	for (i = 0; i < n; i++)
+		ws[i] = i;
+	job.ws = ws;
+	job.dev = open_region(self->snap, WSR_CREATE_NO_HUGE, 0, len, &mem);
+	ASSERT_LE(0, job.dev);
+	ASSERT_EQ(0, pipe(go));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		/* Queued behind the parent's restore of the same region. */
+		wsr_restore(job.dev, ws, 1, 0, &r);
+		_exit(2);
+	}
+	ASSERT_EQ(0, pthread_create(&t, NULL, restore_thread, &job));
+	usleep(100 * 1000);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	usleep(200 * 1000);
+	t_kill = wsr_now_ns();
+	kill(child, SIGKILL);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	t_dead = wsr_now_ns();
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, job.ret);
+	TH_LOG("killed at +0, reaped at +%llu ms, the restore ended at +%lld ms",
+	       (unsigned long long)((t_dead - t_kill) / 1000000),
+	       (long long)((int64_t)(job.t_done - t_kill) / 1000000));
+	if (job.t_done < t_kill)
+		SKIP(goto out, "the restore ended before the kill");
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_LT(t_dead, job.t_done);
+out:
+	EXPECT_EQ(-1, wsr_cmp_file(mem, self->snap, 0, len));
+	munmap(mem, len);
+	close(job.dev);
+	free(ws);
+	wsr_knob_restore(&batch);
+	wsr_knob_restore(&direct);
 }
 
 /* Faults into chunk 0 of a fresh region: is it a 2 MiB unit? */
