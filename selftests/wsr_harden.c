@@ -362,7 +362,7 @@ static void *restore_thread(void *arg)
  */
 TEST_F_TIMEOUT(harden, ioctl_killable_behind_restore, 150)
 {
-	const uint64_t len = WSR_SNAP_SIZE, n = len / WSR_PAGE;
+	const uint64_t len = 16ULL << 20, n = len / WSR_PAGE;
 	struct wsr_knob_save batch = {}, direct = {};
 	struct restore_job job = { .n = n };
 	uint64_t *ws, i, t_kill, t_dead;
