@@ -267,13 +267,16 @@ enum wsr_source {
  * the faulting page ahead of any access; a later access to one of those
  * does not fault and is not recorded unless WSR_TRACK_FILE_AROUND is set,
  * which records every page fault-around maps (a superset of the touched
- * pages).  For the exact set of touched pages start with the range out of
+ * pages).  A file folio mapped by one PMD (large folios, e.g. XFS with
+ * MADV_HUGEPAGE) counts the same way: its other pages are mapped ahead of
+ * any access.  For the exact set of touched pages start with the range out of
  * the page cache (POSIX_FADV_DONTNEED) and without readahead
  * (MADV_RANDOM), or disable fault-around.
  *
  * A caller without CAP_SYS_ADMIN records only the faults of tasks whose
  * effective uid is its own (at WSR_TRACK_START); other users' accesses to
- * the file are neither recorded nor counted.
+ * the file are neither recorded nor counted.  At most 64 trackers record
+ * on a host, 8 of them for one user without CAP_SYS_ADMIN: -EMFILE.
  */
 
 /* struct wsr_track_file.flags */
