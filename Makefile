@@ -6,11 +6,14 @@
 #   make check        host unit tests, then every selftest suite in QEMU
 #   make vmcheck T=suite[:test][,...]   only the named suites in QEMU
 #   make demo         restore real snapshots through wsr and the baselines
+#   make soak         the soak suite on the debug kernel, DURATION seconds
+#                     (default 600): concurrent restores, faults, recordings,
+#                     closes and snapshot rewrites; memory back to baseline
 #   make style        checkpatch on module/ and mm-patches/
 #
 # Variables: B (build directory, default ./build), WSR_CACHE (kernel cache,
 # default ~/.cache/wsr), WSR_PATCHES=0 (kernel without mm-patches),
-# T (tests to run), QEMU_TIMEOUT (seconds).
+# T (tests to run), QEMU_TIMEOUT (seconds), DURATION (make soak, seconds).
 
 B ?= $(CURDIR)/build
 T ?=
@@ -23,6 +26,8 @@ KBUILD = $(CURDIR)/kernel/build.sh
 KDIR_debug = $$(cat $(B)/kdir-debug)
 KDIR_perf = $$(cat $(B)/kdir-perf)
 SUITES = $$($(MAKE) -s -C selftests list)
+EXTRA_SUITES = $$($(MAKE) -s -C selftests list-extra)
+DURATION ?= 600
 
 all: image-debug userspace
 
@@ -61,7 +66,8 @@ GUEST_SHARE = $$(if [ -f userspace/Makefile ]; then $(MAKE) -s -C userspace gues
 image-%: deps-vm module-% selftests-% userspace
 	@echo "  IMAGE   $(B)/initramfs-$*.cpio.gz"
 	@WSR_KO=$(B)/module-$*/wsr.ko SELFTEST_DIR=$(B)/selftests \
-		SUITES="$(SUITES)" BINS="$(GUEST_BINS)" SHARE="$(GUEST_SHARE)" \
+		SUITES="$(SUITES)" EXTRA_SUITES="$(EXTRA_SUITES)" \
+		BINS="$(GUEST_BINS)" SHARE="$(GUEST_SHARE)" \
 		scripts/mkinitramfs.sh $(B)/initramfs-$*.cpio.gz
 	@echo "  DISK    $(B)/data.img"
 	@scripts/mkdisk.sh $(B)/data.img
@@ -86,6 +92,15 @@ vmcheck: image-debug
 
 check: image-debug host-check
 	@scripts/vm-check.sh debug $(B) "$(T)" -- $(HOST_TAPS)
+
+# The soak suite alone (not in make check): DURATION seconds of load, then
+# the module's objects and the memory must be back to their baseline.  The
+# suite's own limit and QEMU's allow for boot, warm-up and a slow machine.
+soak: image-debug
+	@echo "  SOAK    $(DURATION) s on the debug kernel"
+	@WSR_VM_ARGS="wsr.soak_seconds=$(DURATION) wsr.timeout=$$(($(DURATION) + 900))" \
+		QEMU_TIMEOUT=$${QEMU_TIMEOUT:-$$(($(DURATION) + 1500))} \
+		scripts/vm-check.sh debug $(B) soak
 
 # The main job: boot the performance kernel under -icount (guest time
 # tracks instructions, so timings are of native order) and run wsr-demo:
@@ -125,4 +140,4 @@ clean:
 	-$(MAKE) -s -C selftests clean
 	-if [ -f userspace/Makefile ]; then $(MAKE) -s -C userspace clean; fi
 
-.PHONY: all userspace host-check vmcheck check demo shell style clean
+.PHONY: all userspace host-check vmcheck check soak demo shell style clean

@@ -2,6 +2,8 @@
 # /init of the wsr test VM (busybox).  Kernel command line:
 #   wsr.mode=check|demo|shell   what to run (default check)
 #   wsr.tests=SUITE[:TEST],...  suites (and optionally one test) to run
+#   wsr.timeout=SECONDS         per-suite limit (default: /selftests/settings)
+#   wsr.soak_seconds=SECONDS    WSR_SOAK_SECONDS for the soak suite
 # Everything the host parses is framed by WSR-* marker lines.
 export PATH=/usr/bin:/bin:/sbin:/usr/sbin
 mount -t proc proc /proc
@@ -15,10 +17,13 @@ dmesg -n 1
 
 mode=check
 tests=
+suite_timeout=
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	wsr.mode=*) mode=${arg#wsr.mode=} ;;
 	wsr.tests=*) tests=$(echo "${arg#wsr.tests=}" | tr ',' ' ') ;;
+	wsr.timeout=*) suite_timeout=${arg#wsr.timeout=} ;;
+	wsr.soak_seconds=*) export WSR_SOAK_SECONDS=${arg#wsr.soak_seconds=} ;;
 	esac
 done
 [ -n "$tests" ] || tests=$(cat /selftests/suites)
@@ -66,11 +71,14 @@ demo)
 	;;
 esac
 
-timeout=$(sed -n 's/^timeout=//p' /selftests/settings)
+# settings: timeout=SECONDS for every suite, timeout_SUITE=SECONDS for one.
+default_timeout=$(sed -n 's/^timeout=//p' /selftests/settings)
 for sel in $tests; do
 	suite=${sel%%:*}
 	test=
 	[ "$suite" != "$sel" ] && test=${sel#*:}
+	timeout=${suite_timeout:-$(sed -n "s/^timeout_$suite=//p" /selftests/settings)}
+	timeout=${timeout:-$default_timeout}
 	echo "WSR-SUITE-BEGIN $suite"
 	if [ -x /selftests/wsr_$suite ]; then
 		(cd /tmp && WSR_TEST=$test timeout -s KILL "${timeout:-600}" \

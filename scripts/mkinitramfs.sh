@@ -7,6 +7,7 @@
 # env:   WSR_KO        module to install as /lib/modules/wsr.ko
 #        SELFTEST_DIR  directory holding the wsr_<suite> binaries and settings
 #        SUITES        suites to list in /selftests/suites, in run order
+#        EXTRA_SUITES  suites to install without listing them (make soak)
 #        BINS          static programs to install in /usr/bin (optional)
 #        SHARE         files to install in /usr/share/wsr (optional)
 set -euo pipefail
@@ -34,11 +35,13 @@ install -m 0755 "$ROOT/scripts/guest-init.sh" "$STAGE/init"
 [ -f "${WSR_KO:-}" ] || die "module '${WSR_KO:-}' not built"
 install -m 0644 "$WSR_KO" "$STAGE/lib/modules/wsr.ko"
 
-for s in ${SUITES:-}; do
+for s in ${SUITES:-} ${EXTRA_SUITES:-}; do
 	bin=$SELFTEST_DIR/wsr_$s
 	[ -x "$bin" ] || die "suite binary $bin missing"
 	file "$bin" | grep -q 'statically linked' || die "$bin is not static"
 	install -m 0755 "$bin" "$STAGE/selftests/"
+done
+for s in ${SUITES:-}; do
 	echo "$s" >> "$STAGE/selftests/suites"
 done
 touch "$STAGE/selftests/suites"
