@@ -208,6 +208,7 @@ struct wsr_async {
 	u64 start;
 	struct mem_cgroup *memcg;
 	unsigned long *ws;
+	int err;
 };
 
 /**

@@ -180,6 +180,8 @@ void wsr_restore_work(struct work_struct *work)
 	a->memcg = NULL;
 	spin_lock(&r->lock);
 	a->pending = 0;
+	/* Reported by the next WSR_IOC_WAIT. */
+	a->err = a->stop ? 0 : ret;
 	r->async_active = false;
 	ws = a->ws;
 	a->ws = NULL;
@@ -205,24 +207,34 @@ void wsr_restore_stop(struct wsr_region *r)
  * @r:   region
  * @arg: validated by the caller
  *
- * Return: 0 when no restore is pending, -ETIMEDOUT or -EINTR.
+ * Return: 0 when no restore is pending, -ETIMEDOUT or -EINTR; the first
+ * wait after a background restore stopped on an error returns that error.
  * Context: process context, sleeps interruptibly.
  */
 int wsr_restore_wait(struct wsr_region *r, const struct wsr_wait *arg)
 {
 	long ret;
+	int err;
 
 	if (!arg->timeout_ms) {
 		ret = wait_event_interruptible(r->wq,
 					       !READ_ONCE(r->async_active));
-		return ret ? -EINTR : 0;
+		if (ret)
+			return -EINTR;
+	} else {
+		ret = wait_event_interruptible_timeout(r->wq,
+				!READ_ONCE(r->async_active),
+				msecs_to_jiffies(arg->timeout_ms));
+		if (ret < 0)
+			return -EINTR;
+		if (!ret)
+			return -ETIMEDOUT;
 	}
-	ret = wait_event_interruptible_timeout(r->wq,
-					       !READ_ONCE(r->async_active),
-					       msecs_to_jiffies(arg->timeout_ms));
-	if (ret < 0)
-		return -EINTR;
-	return ret ? 0 : -ETIMEDOUT;
+	spin_lock(&r->lock);
+	err = r->async.err;
+	r->async.err = 0;
+	spin_unlock(&r->lock);
+	return err;
 }
 
 /*
@@ -261,6 +273,7 @@ static void wsr_restore_queue(struct wsr_region *r, pgoff_t *pages,
 	r->async.pages = pages;
 	r->async.npages = n;
 	r->async.stop = false;
+	r->async.err = 0;
 	r->async.start = t0;
 	r->async.memcg = get_mem_cgroup_from_mm(current->mm);
 	spin_lock(&r->lock);

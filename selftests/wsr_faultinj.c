@@ -876,8 +876,9 @@ static int fi_flag_kworkers(const char *val)
  * their make-it-fail; the test thread is not flagged for this test), at a
  * point moved along by "space" (units of the type's size: bytes of a
  * slab object or a request, pages of an allocation).  The failure may
- * only stop the background load: WSR_IOC_WAIT returns 0, and every page
- * reads right, loaded by faults where the load stopped.  Sweeps each type
+ * only stop the background load: WSR_IOC_WAIT reports it (0 or the
+ * allowed -errno, once), and every page reads right, loaded by faults
+ * where the load stopped.  Sweeps each type
  * until a run hits no failure twice in a row (a new kworker, which is
  * not flagged, may take the work: then the run does not count).
  */

@@ -7,6 +7,7 @@
  *    cgroup is charged there and gets -ENOMEM at memory.max, never the
  *    OOM killer;
  *  - an empty restore, or one that fails, leaves 2 MiB chunks possible;
+ *    a background restore that fails says so to WSR_IOC_WAIT;
  *  - RESTORE's count is bounded by the region, an ioctl queued behind a
  *    restore dies at once on SIGKILL, and a read-only /dev/wsr fd maps
  *    PROT_READ;
@@ -472,6 +473,37 @@ TEST_F(harden, failed_restore_keeps_huge)
 	ASSERT_EQ(0, ftruncate(fd, 2 * WSR_HUGE));
 	EXPECT_EQ(-EIO, wsr_restore(dev, ws, 1, 0, &r));
 	expect_first_chunk_huge(_metadata, dev, mem);
+	EXPECT_EQ(-1, wsr_cmp_file(mem, fd, 0, WSR_HUGE));
+	munmap(mem, len);
+	close(dev);
+	close(fd);
+	unlink(TRUNC_SNAP);
+}
+
+/*
+ * A background restore that stops on an error (the snapshot shrank under
+ * it) reports it to the next WSR_IOC_WAIT, once; it used to be silent.
+ */
+TEST_F(harden, async_failure_reported_by_wait)
+{
+	const uint64_t len = 4 * WSR_HUGE, ws[] = { 3 * WSR_HUGE_PAGES + 7 };
+	struct wsr_api api;
+	struct wsr_restore r;
+	int dev, fd;
+	char *mem;
+
+	if (wsr_probe(&api) || !(api.features & WSR_FEATURE_ASYNC))
+		SKIP(return, "no WSR_RESTORE_ASYNC");
+	ASSERT_EQ(0, copy_snapshot(TRUNC_SNAP, len));
+	fd = open(TRUNC_SNAP, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	dev = open_region(fd, WSR_CREATE_NO_HUGE, 0, len, &mem);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, ftruncate(fd, 2 * WSR_HUGE));
+	ASSERT_EQ(0, wsr_restore(dev, ws, 1, WSR_RESTORE_ASYNC, &r));
+	EXPECT_EQ(-EIO, wsr_wait(dev, 30000));
+	EXPECT_EQ(0, wsr_wait(dev, 30000));
+	/* The region is still usable where the file still is. */
 	EXPECT_EQ(-1, wsr_cmp_file(mem, fd, 0, WSR_HUGE));
 	munmap(mem, len);
 	close(dev);

@@ -219,7 +219,9 @@ struct wsr_stats {
  * @pad:        (in) must be zero
  * @reserved:   (in) must be zero
  *
- * Returns 0 when no restore is pending, -ETIMEDOUT, or -EINTR.
+ * Returns 0 when no restore is pending, -ETIMEDOUT, or -EINTR; once
+ * after a background restore stopped on an error (-ENOMEM, -EIO, ...),
+ * that error: faults load the pages it did not reach.
  */
 struct wsr_wait {
 	__u32 timeout_ms;
