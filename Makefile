@@ -6,11 +6,13 @@
 #   make check        host unit tests, then every selftest suite in QEMU
 #   make vmcheck T=suite[:test][,...]   only the named suites in QEMU
 #   make demo         restore real snapshots through wsr and the baselines
+#   make fuzz DURATION=seconds [SEED=n]   only the wsr-fuzz syscall fuzzer
+#                     in QEMU (debug kernel, KCOV), for DURATION seconds
 #   make style        checkpatch on module/ and mm-patches/
 #
 # Variables: B (build directory, default ./build), WSR_CACHE (kernel cache,
 # default ~/.cache/wsr), WSR_PATCHES=0 (kernel without mm-patches),
-# T (tests to run), QEMU_TIMEOUT (seconds).
+# T (tests to run), QEMU_TIMEOUT (seconds), DURATION and SEED (make fuzz).
 
 B ?= $(CURDIR)/build
 T ?=
@@ -87,6 +89,17 @@ vmcheck: image-debug
 check: image-debug host-check
 	@scripts/vm-check.sh debug $(B) "$(T)" -- $(HOST_TAPS)
 
+# The fuzz suite alone, for DURATION seconds: wsr-fuzz's report, then the
+# verdict (which also fails on any kernel report in the guest's dmesg).
+DURATION ?= 600
+SEED ?= 1
+fuzz: image-debug
+	@QEMU_TIMEOUT=$$(($(DURATION) + 1200)) \
+		WSR_KARGS="wsr.fuzz_seconds=$(DURATION) wsr.fuzz_seed=$(SEED)" \
+		scripts/vm-check.sh debug $(B) fuzz; rc=$$?; \
+	sed -n 's/\r$$//; s/^# \(wsr-fuzz: .*\)/\1/p; s/^#   /  /p' \
+		$(B)/logs/vm-debug-main.log; exit $$rc
+
 # The main job: boot the performance kernel under -icount (guest time
 # tracks instructions, so timings are of native order) and run wsr-demo:
 # snapshot real KVM guests, record working sets, restore through every
@@ -125,4 +138,4 @@ clean:
 	-$(MAKE) -s -C selftests clean
 	-if [ -f userspace/Makefile ]; then $(MAKE) -s -C userspace clean; fi
 
-.PHONY: all userspace host-check vmcheck check demo shell style clean
+.PHONY: all userspace host-check vmcheck check fuzz demo shell style clean

@@ -2,6 +2,8 @@
 # /init of the wsr test VM (busybox).  Kernel command line:
 #   wsr.mode=check|demo|shell   what to run (default check)
 #   wsr.tests=SUITE[:TEST],...  suites (and optionally one test) to run
+#   wsr.fuzz_seconds=N          how long the fuzz suite fuzzes (make fuzz)
+#   wsr.fuzz_seed=N             its seed
 # Everything the host parses is framed by WSR-* marker lines.
 export PATH=/usr/bin:/bin:/sbin:/usr/sbin
 mount -t proc proc /proc
@@ -19,6 +21,8 @@ for arg in $(cat /proc/cmdline); do
 	case $arg in
 	wsr.mode=*) mode=${arg#wsr.mode=} ;;
 	wsr.tests=*) tests=$(echo "${arg#wsr.tests=}" | tr ',' ' ') ;;
+	wsr.fuzz_seconds=*) export WSR_FUZZ_SECONDS=${arg#wsr.fuzz_seconds=} ;;
+	wsr.fuzz_seed=*) export WSR_FUZZ_SEED=${arg#wsr.fuzz_seed=} ;;
 	esac
 done
 [ -n "$tests" ] || tests=$(cat /selftests/suites)
@@ -72,8 +76,14 @@ for sel in $tests; do
 	test=
 	[ "$suite" != "$sel" ] && test=${sel#*:}
 	echo "WSR-SUITE-BEGIN $suite"
+	limit=${timeout:-600}
+	# A long fuzz run (make fuzz) outlasts the suite timeout.
+	if [ "$suite" = fuzz ] && [ -n "${WSR_FUZZ_SECONDS:-}" ] &&
+	   [ $((WSR_FUZZ_SECONDS + 400)) -gt "$limit" ]; then
+		limit=$((WSR_FUZZ_SECONDS + 400))
+	fi
 	if [ -x /selftests/wsr_$suite ]; then
-		(cd /tmp && WSR_TEST=$test timeout -s KILL "${timeout:-600}" \
+		(cd /tmp && WSR_TEST=$test timeout -s KILL "$limit" \
 			/selftests/wsr_$suite)
 		rc=$?
 	else

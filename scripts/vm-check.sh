@@ -6,6 +6,7 @@
 #
 # usage: scripts/vm-check.sh FLAVOUR BUILD_DIR [TESTS] [-- JUDGE-ARGS...]
 #   TESTS: suite[:test][,suite[:test]...], default every suite
+# env:   WSR_KARGS  further kernel arguments (make fuzz: wsr.fuzz_seconds=)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,7 +36,8 @@ run() {	# run NAME ICOUNT SELECTIONS...
 	echo "  QEMU    $FLAVOUR kernel$([ "$icount" = 1 ] && echo ', icount'): ${suites[*]} (log: $log)"
 	rm -f "$log"
 	QEMU_ICOUNT=$icount "$ROOT/scripts/run-qemu.sh" "$KERNEL" "$INITRD" \
-		"$B/data.img" "$log" "wsr.tests=$(IFS=,; echo "$*")" || true
+		"$B/data.img" "$log" "wsr.tests=$(IFS=,; echo "$*")" \
+		${WSR_KARGS:-} || true
 	judge+=(--log "$log" --suites "${suites[*]}")
 }
 [ ${#plain[@]} = 0 ] || run main 0 "${plain[@]}"
