@@ -302,9 +302,9 @@ int fz_pick_snap(uint64_t *s, bool writable)
 /*
  * A user pointer for the kernel to read @len bytes from, or write them to:
  * mostly @good, sometimes NULL, a kernel address, PROT_NONE memory, a
- * read-only page, a buffer running into a guard page or one of our own
- * wsr mappings.  What the kernel may write in our mappings stops being
- * checked by the oracle.
+ * read-only page, a buffer running into a guard page or the arena, where
+ * our mappings are.  What the kernel may write in our mappings stops being
+ * checked by the oracle, and fz.lock is held until fz_uptr_done().
  */
 void *fz_uptr(struct fz_thread *t, uint64_t *s, void *good, uint64_t len,
 	      bool kernel_writes)
@@ -324,15 +324,28 @@ void *fz_uptr(struct fz_thread *t, uint64_t *s, void *good, uint64_t len,
 	case 3:
 		return fz.ro_page + (r >> 16) % 16;
 	case 4:
-		return t->arg_end - len / 2 - 1;
+		/* Callers place @good at the end of a buffer. */
+		return (char *)good + len / 2 + 1;
 	case 5:
 		return (void *)0xffff888000000000ULL;
 	default:
-		p = fz.arena + ((r >> 16) % (FZ_ARENA_SLOTS * FZ_SLOT_SIZE));
-		if (kernel_writes)
+		p = fz.arena + ((r >> 16) % (FZ_ARENA_SLOTS * FZ_SLOT_SIZE -
+					     len));
+		/* Held until the call is done: no mapping may appear there. */
+		if (kernel_writes) {
+			pthread_mutex_lock(&fz.lock);
+			t->arena_locks++;
 			fz_mark_dirty(p, len);
+		}
 		return p;
 	}
+}
+
+/* After the call that used pointers from fz_uptr(). */
+void fz_uptr_done(struct fz_thread *t)
+{
+	for (; t->arena_locks; t->arena_locks--)
+		pthread_mutex_unlock(&fz.lock);
 }
 
 /* Stop checking every page of our mappings in [addr, addr + len). */

@@ -54,6 +54,7 @@ static int fz_ioctl(struct fz_thread *t, uint64_t *s, int fd,
 	memcpy(dst, arg, len);
 	p = fz_uptr(t, s, dst, len, kw);
 	ret = fz_ret(ioctl(fd, cmd, p));
+	fz_uptr_done(t);
 	if (p == dst)
 		memcpy(arg, dst, len);
 	return ret;

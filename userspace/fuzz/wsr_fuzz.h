@@ -115,6 +115,7 @@ struct fz_thread {
 	char *arg;			/* a page that ends at a guard page */
 	char *arg_end;
 	uint64_t calls;
+	unsigned int arena_locks;	/* fz.lock taken by fz_uptr() */
 	struct fz_ring_ent ring[FZ_RING];
 	unsigned int ring_pos;
 };
@@ -164,6 +165,7 @@ int fz_pick_wsr_fd(uint64_t *s);
 int fz_pick_snap(uint64_t *s, bool writable);
 void *fz_uptr(struct fz_thread *t, uint64_t *s, void *buf, uint64_t len,
 	      bool kernel_writes);
+void fz_uptr_done(struct fz_thread *t);
 void fz_mark_dirty(const void *addr, uint64_t len);
 char *fz_arena_addr(int slot);
 void fz_arena_reserve(int slot, uint64_t off, uint64_t len);
