@@ -89,16 +89,19 @@ vmcheck: image-debug
 check: image-debug host-check
 	@scripts/vm-check.sh debug $(B) "$(T)" -- $(HOST_TAPS)
 
-# The fuzz suite alone, for DURATION seconds: wsr-fuzz's report, then the
-# verdict (which also fails on any kernel report in the guest's dmesg).
+# The fuzz suite alone, for DURATION seconds: the verdict (which also
+# fails on any kernel report in the guest's dmesg), wsr-fuzz's report, and
+# the verdict's last line again.
 DURATION ?= 600
 SEED ?= 1
 fuzz: image-debug
-	@QEMU_TIMEOUT=$$(($(DURATION) + 1200)) \
+	@mkdir -p $(B)/logs; QEMU_TIMEOUT=$$(($(DURATION) + 1200)) \
 		WSR_KARGS="wsr.fuzz_seconds=$(DURATION) wsr.fuzz_seed=$(SEED)" \
-		scripts/vm-check.sh debug $(B) fuzz; rc=$$?; \
+		scripts/vm-check.sh debug $(B) fuzz | tee $(B)/logs/fuzz.txt; \
+	rc=$${PIPESTATUS[0]}; \
 	sed -n 's/\r$$//; s/^# \(wsr-fuzz: .*\)/\1/p; s/^#   /  /p' \
-		$(B)/logs/vm-debug-main.log; exit $$rc
+		$(B)/logs/vm-debug-main.log; \
+	tail -1 $(B)/logs/fuzz.txt; exit $$rc
 
 # The main job: boot the performance kernel under -icount (guest time
 # tracks instructions, so timings are of native order) and run wsr-demo:
