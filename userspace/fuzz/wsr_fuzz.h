@@ -116,6 +116,7 @@ struct fz_thread {
 	char *arg_end;
 	uint64_t calls;
 	unsigned int arena_locks;	/* fz.lock taken by fz_uptr() */
+	bool arg_back;			/* the last ioctl's struct came back */
 	struct fz_ring_ent ring[FZ_RING];
 	unsigned int ring_pos;
 };
