@@ -35,6 +35,9 @@
 
 #include "wsr_fuzz.h"
 
+/* A thread in one op this long after the deadline is stuck in the kernel. */
+#define FZ_STUCK_NS	(120ULL * 1000 * 1000 * 1000)
+
 struct fz_state fz;
 static __thread struct fz_thread *fz_self;
 static uint64_t fz_total_calls;		/* atomic */
@@ -200,9 +203,12 @@ static uint64_t fz_exec_one(struct fz_thread *t, const struct fz_op *op)
 	uint64_t fresh, t0 = fz_now_ns();
 	int ret;
 
+	t->cur = *op;
+	__atomic_store_n(&t->cur_ns, t0, __ATOMIC_RELAXED);
 	fz_cov_begin(t);
 	ret = fz_ops[op->kind](t, op);
 	fresh = fz_cov_end(t);
+	__atomic_store_n(&t->cur_ns, 0, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&fz.ns[op->kind], fz_now_ns() - t0,
 			   __ATOMIC_RELAXED);
 	e->op = *op;
@@ -256,6 +262,7 @@ static void *fz_thread_main(void *arg)
 	uint32_t i;
 
 	fz_self = t;
+	t->sys_tid = gettid();
 	if (fz.kcov && fz_kcov_open(t))
 		fprintf(stderr, "wsr-fuzz: thread %d: no KCOV: %m\n", t->id);
 	while (!fz_done()) {
@@ -267,7 +274,56 @@ static void *fz_thread_main(void *arg)
 			fz_corpus_add(&p);
 	}
 	fz_kcov_close(t);
+	__atomic_store_n(&t->done, true, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+/* Print where a stuck thread is: its op, its kernel stack. */
+static void fz_stuck(struct fz_thread *t)
+{
+	char path[64], buf[4096];
+	FILE *f;
+	size_t n;
+
+	fz_error(t, "stuck for %llus in %s %#llx %#llx %#llx %#llx",
+		 (unsigned long long)((fz_now_ns() - t->cur_ns) / 1000000000),
+		 fz_kind_name[t->cur.kind % FZ_NR_KINDS],
+		 (unsigned long long)t->cur.a[0],
+		 (unsigned long long)t->cur.a[1],
+		 (unsigned long long)t->cur.a[2],
+		 (unsigned long long)t->cur.a[3]);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stack", t->sys_tid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	printf("wsr-fuzz: kernel stack of thread %d:\n%s", t->id, buf);
+}
+
+/*
+ * Join the threads; one still in an op FZ_STUCK_NS after the deadline is
+ * stuck in the kernel: report it and let the caller exit without it.
+ */
+static bool fz_join(struct fz_thread *th, int n)
+{
+	uint64_t limit = fz.deadline_ns + FZ_STUCK_NS;
+	bool stuck = false;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		while (!__atomic_load_n(&th[i].done, __ATOMIC_ACQUIRE) &&
+		       fz_now_ns() < limit)
+			usleep(100000);
+		if (!th[i].done && th[i].cur_ns) {
+			fz_stuck(&th[i]);
+			stuck = true;
+		} else if (th[i].done) {
+			pthread_join(th[i].tid, NULL);
+		}
+	}
+	return stuck;
 }
 
 /* @size bytes that end right before a PROT_NONE page. */
@@ -360,6 +416,7 @@ int main(int argc, char **argv)
 	uint64_t duration = 60, start;
 	struct fz_thread *th;
 	int threads = 4, c, i;
+	bool stuck;
 
 	while ((c = getopt_long(argc, argv, "s:d:t:c:", opts, NULL)) != -1) {
 		switch (c) {
@@ -413,9 +470,12 @@ int main(int argc, char **argv)
 		fz.deadline_ns = 0;
 		__atomic_add_fetch(&fz.errors, 1, __ATOMIC_RELAXED);
 	}
-	while (th && --i >= 0)
-		pthread_join(th[i].tid, NULL);
+	stuck = th && fz_join(th, i);
 	fz_report(fz_now_ns() - start, threads);
+	if (stuck) {
+		fflush(stdout);
+		_exit(1);
+	}
 	fz_env_exit();
 	return fz.errors ? 1 : 0;
 }

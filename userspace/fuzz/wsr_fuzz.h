@@ -117,6 +117,10 @@ struct fz_thread {
 	uint64_t calls;
 	unsigned int arena_locks;	/* fz.lock taken by fz_uptr() */
 	bool arg_back;			/* the last ioctl's struct came back */
+	int sys_tid;
+	struct fz_op cur;		/* the op running now */
+	uint64_t cur_ns;		/* since when, 0 between ops */
+	bool done;
 	struct fz_ring_ent ring[FZ_RING];
 	unsigned int ring_pos;
 };
