@@ -9,11 +9,14 @@
 #   make soak         the soak suite on the debug kernel, DURATION seconds
 #                     (default 600): concurrent restores, faults, recordings,
 #                     closes and snapshot rewrites; memory back to baseline
+#   make fuzz DURATION=seconds [SEED=n]   only the wsr-fuzz syscall fuzzer
+#                     in QEMU (debug kernel, KCOV), for DURATION seconds
 #   make style        checkpatch on module/ and mm-patches/
 #
 # Variables: B (build directory, default ./build), WSR_CACHE (kernel cache,
 # default ~/.cache/wsr), WSR_PATCHES=0 (kernel without mm-patches),
-# T (tests to run), QEMU_TIMEOUT (seconds), DURATION (make soak, seconds).
+# T (tests to run), QEMU_TIMEOUT (seconds), DURATION (make soak and make
+# fuzz, seconds), SEED (make fuzz).
 
 B ?= $(CURDIR)/build
 T ?=
@@ -102,6 +105,19 @@ soak: image-debug
 		QEMU_TIMEOUT=$${QEMU_TIMEOUT:-$$(($(DURATION) + 1500))} \
 		scripts/vm-check.sh debug $(B) soak
 
+# The fuzz suite alone, for DURATION seconds: the verdict (which also
+# fails on any kernel report in the guest's dmesg), wsr-fuzz's report, and
+# the verdict's last line again.
+SEED ?= 1
+fuzz: image-debug
+	@mkdir -p $(B)/logs; QEMU_TIMEOUT=$$(($(DURATION) + 1200)) \
+		WSR_VM_ARGS="wsr.fuzz_seconds=$(DURATION) wsr.fuzz_seed=$(SEED) wsr.timeout=$$(($(DURATION) + 400))" \
+		scripts/vm-check.sh debug $(B) fuzz | tee $(B)/logs/fuzz.txt; \
+	rc=$${PIPESTATUS[0]}; \
+	sed -n 's/\r$$//; s/^# \(wsr-fuzz: .*\)/\1/p; s/^#   /  /p' \
+		$(B)/logs/vm-debug-main.log; \
+	tail -1 $(B)/logs/fuzz.txt; exit $$rc
+
 # The main job: boot the performance kernel under -icount (guest time
 # tracks instructions, so timings are of native order) and run wsr-demo:
 # snapshot real KVM guests, record working sets, restore through every
@@ -140,4 +156,4 @@ clean:
 	-$(MAKE) -s -C selftests clean
 	-if [ -f userspace/Makefile ]; then $(MAKE) -s -C userspace clean; fi
 
-.PHONY: all userspace host-check vmcheck check soak demo shell style clean
+.PHONY: all userspace host-check vmcheck check soak fuzz demo shell style clean

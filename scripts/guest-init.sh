@@ -4,6 +4,8 @@
 #   wsr.tests=SUITE[:TEST],...  suites (and optionally one test) to run
 #   wsr.timeout=SECONDS         per-suite limit (default: /selftests/settings)
 #   wsr.soak_seconds=SECONDS    WSR_SOAK_SECONDS for the soak suite
+#   wsr.fuzz_seconds=N          how long the fuzz suite fuzzes (make fuzz)
+#   wsr.fuzz_seed=N             its seed
 # Everything the host parses is framed by WSR-* marker lines.
 export PATH=/usr/bin:/bin:/sbin:/usr/sbin
 mount -t proc proc /proc
@@ -24,6 +26,8 @@ for arg in $(cat /proc/cmdline); do
 	wsr.tests=*) tests=$(echo "${arg#wsr.tests=}" | tr ',' ' ') ;;
 	wsr.timeout=*) suite_timeout=${arg#wsr.timeout=} ;;
 	wsr.soak_seconds=*) export WSR_SOAK_SECONDS=${arg#wsr.soak_seconds=} ;;
+	wsr.fuzz_seconds=*) export WSR_FUZZ_SECONDS=${arg#wsr.fuzz_seconds=} ;;
+	wsr.fuzz_seed=*) export WSR_FUZZ_SEED=${arg#wsr.fuzz_seed=} ;;
 	esac
 done
 [ -n "$tests" ] || tests=$(cat /selftests/suites)
