@@ -16,8 +16,9 @@
  * page-cache copy would cost a copy and twice the memory.  Faults, and
  * whatever direct I/O cannot read, go through the snapshot's page cache:
  * one readahead request for the run (the source file has FMODE_RANDOM, so
- * exactly the run and nothing beyond it), then a copy per page.  Never
- * through ->read_iter(), which may take the inode lock (wsr_read_cached()).
+ * exactly the run and nothing beyond it), then a copy per page, not
+ * through ->read_iter(), which may take the inode lock (wsr_read_cached());
+ * tmpfs, which has no ->read_folio, is read with ->read_iter().
  *
  * Working sets are sparse: most of their pages lie a few pages apart, and a
  * request per contiguous run would cost a device round trip per page or
@@ -61,6 +62,23 @@ static void wsr_run_done(u32 id, pgoff_t index, u64 npages, int src, u64 t0)
 				      ktime_get_ns() - t0);
 }
 
+/* Fill bvecs @done_pages.. through the file's ->read_iter(). */
+static int wsr_read_iter(const struct wsr_src *r, struct bio_vec *bv,
+			 unsigned long nr, unsigned long done_pages, loff_t pos)
+{
+	size_t len = nr << PAGE_SHIFT, done = done_pages << PAGE_SHIFT;
+	struct iov_iter iter;
+	ssize_t ret;
+
+	pos += done;
+	iov_iter_bvec(&iter, ITER_DEST, bv, nr, len);
+	iov_iter_advance(&iter, done);
+	ret = vfs_iter_read(r->file, &iter, &pos, 0);
+	if (ret < 0)
+		return ret;
+	return done + ret == len ? 0 : -EIO;
+}
+
 /*
  * Fill @nr bvecs from @pos through the snapshot's page cache: read the
  * range ahead in one request, then copy each page, waiting for its read.
@@ -80,6 +98,9 @@ static int wsr_read_cached(const struct wsr_src *r, struct bio_vec *bv,
 	/* The file shrank: never hand out zeroes past its end. */
 	if (pos + ((loff_t)nr << PAGE_SHIFT) > i_size_read(mapping->host))
 		return -EIO;
+	/* tmpfs has no ->read_folio, and its ->read_iter() takes no lock. */
+	if (!mapping->a_ops->read_folio)
+		return wsr_read_iter(r, bv, nr, done_pages, pos);
 	wsr_io_readahead(r, first + done_pages - r->pgoff, nr - done_pages);
 	for (p = done_pages; p < nr; p++) {
 		struct folio *folio;

@@ -16,6 +16,7 @@
  *  - MADV_DONTNEED gives a mapping's copies back; MADV_REMOVE is refused
  *    as on any private file mapping;
  *  - MADV_NOHUGEPAGE and PR_SET_THP_DISABLE stop PMD mappings;
+ *  - a snapshot on tmpfs (no ->read_folio) restores and faults;
  *  - on XFS, whose buffered reads take the inode lock: a write() to the
  *    snapshot from a mapping of a region over it does not deadlock, and
  *    restores read the right bytes;
@@ -509,6 +510,51 @@ TEST_F(harden, async_failure_reported_by_wait)
 	close(dev);
 	close(fd);
 	unlink(TRUNC_SNAP);
+}
+
+#define SHM_SNAP	"/dev/shm/wsr-harden-snap"
+
+/*
+ * A snapshot on tmpfs, whose mapping has no ->read_folio: restores, sync
+ * and async, and faults read it through ->read_iter().  It used to oops.
+ */
+TEST_F(harden, tmpfs_snapshot)
+{
+	const uint64_t len = 4 * WSR_HUGE, n = len / WSR_PAGE;
+	struct wsr_restore r;
+	uint64_t *ws, i, nws = 0;
+	int dev, fd, k;
+	char *mem;
+
+	mkdir("/dev/shm", 01777);
+	if (mount("tmpfs", "/dev/shm", "tmpfs", 0, NULL) && errno != EBUSY)
+		SKIP(return, "no tmpfs (%s)", strerror(errno));
+	ASSERT_EQ(0, copy_snapshot(SHM_SNAP, len));
+	fd = open(SHM_SNAP, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ws = calloc(n, sizeof(*ws));
+	ASSERT_NE(NULL, ws);
+	for (i = 0; i < n; i += 3)
+		ws[nws++] = i;
+	for (k = 0; k < 3; k++) {
+		dev = open_region(fd, k == 1 ? WSR_CREATE_NO_HUGE : 0, 0, len,
+				  &mem);
+		ASSERT_LE(0, dev);
+		if (k < 2)
+			ASSERT_EQ(0, wsr_restore(dev, ws, nws,
+						 k ? WSR_RESTORE_ASYNC : 0, &r));
+		if (k == 1)
+			ASSERT_EQ(0, wsr_wait(dev, 30000));
+		/* k == 2: faults alone (the bases are dropped first). */
+		EXPECT_EQ(-1, wsr_cmp_file(mem, fd, 0, len));
+		munmap(mem, len);
+		close(dev);
+		ASSERT_EQ(0, wsr_drop_caches());
+	}
+	free(ws);
+	close(fd);
+	unlink(SHM_SNAP);
+	umount("/dev/shm");
 }
 
 /* RESTORE takes at most as many indices as the region has pages. */
