@@ -193,11 +193,12 @@ struct wsr_record {
  * @start:   ktime_get_ns() when the restore was requested
  * @memcg:   memory cgroup of the task that asked: loads are charged to it
  * @ws:      bitmap of the 4 KiB units among @pages, for faults to tell
+ * @err:     -errno that stopped the last restore, for the next WSR_IOC_WAIT
  *
  * @pages and @npages are set by the ioctl before the work is queued and
- * freed by the worker.  @pending and @ws are protected by wsr_region.lock
- * (the worker frees @ws); wsr_region.async_active tells whether the work
- * is queued or running.
+ * freed by the worker.  @pending, @ws and @err are protected by
+ * wsr_region.lock (the worker frees @ws); wsr_region.async_active tells
+ * whether the work is queued or running.
  */
 struct wsr_async {
 	struct work_struct work;

@@ -213,23 +213,18 @@ void wsr_restore_stop(struct wsr_region *r)
  */
 int wsr_restore_wait(struct wsr_region *r, const struct wsr_wait *arg)
 {
+	long timeout = arg->timeout_ms ? msecs_to_jiffies(arg->timeout_ms) :
+			MAX_SCHEDULE_TIMEOUT;
 	long ret;
 	int err;
 
-	if (!arg->timeout_ms) {
-		ret = wait_event_interruptible(r->wq,
-					       !READ_ONCE(r->async_active));
-		if (ret)
-			return -EINTR;
-	} else {
-		ret = wait_event_interruptible_timeout(r->wq,
-				!READ_ONCE(r->async_active),
-				msecs_to_jiffies(arg->timeout_ms));
-		if (ret < 0)
-			return -EINTR;
-		if (!ret)
-			return -ETIMEDOUT;
-	}
+	ret = wait_event_interruptible_timeout(r->wq,
+					       !READ_ONCE(r->async_active),
+					       timeout);
+	if (ret < 0)
+		return -EINTR;
+	if (!ret)
+		return -ETIMEDOUT;
 	spin_lock(&r->lock);
 	err = r->async.err;
 	r->async.err = 0;
@@ -273,11 +268,11 @@ static void wsr_restore_queue(struct wsr_region *r, pgoff_t *pages,
 	r->async.pages = pages;
 	r->async.npages = n;
 	r->async.stop = false;
-	r->async.err = 0;
 	r->async.start = t0;
 	r->async.memcg = get_mem_cgroup_from_mm(current->mm);
 	spin_lock(&r->lock);
 	r->async.pending = n;
+	r->async.err = 0;
 	r->async.ws = ws;
 	r->async_active = true;
 	spin_unlock(&r->lock);

@@ -128,28 +128,6 @@ FIXTURE_TEARDOWN(base)
 		EXPECT_EQ(0, wsr_knob_restore(&self->knobs[i]));
 }
 
-/* A region over [off, off + len) of @snap, mapped; returns the fd. */
-static int open_region(int snap, uint32_t flags, uint64_t off, uint64_t len,
-		       char **mem)
-{
-	int dev = wsr_open_api();
-	void *p;
-
-	if (dev < 0)
-		return dev;
-	if (wsr_create(dev, snap, flags, off, len)) {
-		close(dev);
-		return -EINVAL;
-	}
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dev, 0);
-	if (p == MAP_FAILED) {
-		close(dev);
-		return -errno;
-	}
-	*mem = p;
-	return dev;
-}
-
 /*
  * From dropped caches: a mapped region over the standard range, restored
  * with the fixture's working set.  Returns the fd or -errno.
@@ -162,7 +140,7 @@ static int cold_restore(int snap, uint32_t flags, const uint64_t *ws,
 	ret = wsr_drop_caches();
 	if (ret)
 		return ret;
-	dev = open_region(snap, flags, REGION_OFF, REGION_LEN, mem);
+	dev = wsr_open_region(snap, flags, REGION_OFF, REGION_LEN, mem);
 	if (dev < 0)
 		return dev;
 	ret = wsr_restore(dev, ws, nws, 0, r);
@@ -208,10 +186,10 @@ TEST_F_TIMEOUT(base, isolation, 150)
 	uint64_t i;
 	pid_t pid;
 
-	da = open_region(self->snap, variant->flags, REGION_OFF, REGION_LEN,
+	da = wsr_open_region(self->snap, variant->flags, REGION_OFF, REGION_LEN,
 			 &a);
 	ASSERT_LE(0, da);
-	db = open_region(self->snap, variant->flags, REGION_OFF, REGION_LEN,
+	db = wsr_open_region(self->snap, variant->flags, REGION_OFF, REGION_LEN,
 			 &b);
 	ASSERT_LE(0, db);
 	ASSERT_EQ(0, wsr_restore(da, self->ws, self->nws, 0, &r));
@@ -238,7 +216,7 @@ TEST_F_TIMEOUT(base, isolation, 150)
 			       REGION_OFF));
 	EXPECT_EQ(2ULL, ws_bad(a, self->snap, self->ws, self->nws,
 			       REGION_OFF));
-	dc = open_region(self->snap, variant->flags, REGION_OFF, REGION_LEN,
+	dc = wsr_open_region(self->snap, variant->flags, REGION_OFF, REGION_LEN,
 			 &c);
 	ASSERT_LE(0, dc);
 	EXPECT_EQ(-1, wsr_cmp_file(c, self->snap, REGION_OFF, REGION_LEN));
@@ -289,7 +267,7 @@ static void instance(int snap, uint32_t flags, const uint64_t *ws,
 	char *mem = NULL, c;
 	int dev;
 
-	dev = open_region(snap, flags, REGION_OFF, REGION_LEN, &mem);
+	dev = wsr_open_region(snap, flags, REGION_OFF, REGION_LEN, &mem);
 	if (dev < 0) {
 		res.err = dev;
 		goto out;
@@ -328,7 +306,7 @@ TEST_F_TIMEOUT(base, concurrent_restores_read_once, 170)
 
 	/* One restore alone, for reference. */
 	ASSERT_EQ(0, wsr_disk_sectors_read(&s0));
-	dev = open_region(self->snap, variant->flags, REGION_OFF, REGION_LEN,
+	dev = wsr_open_region(self->snap, variant->flags, REGION_OFF, REGION_LEN,
 			  &mem);
 	ASSERT_LE(0, dev);
 	ASSERT_EQ(0, wsr_restore(dev, self->ws, self->nws, 0, &r));
@@ -413,7 +391,7 @@ TEST_F_TIMEOUT(base, template_restore_reads_nothing, 120)
 	char *mem;
 	int dev;
 
-	dev = open_region(self->snap, variant->flags, REGION_OFF, REGION_LEN,
+	dev = wsr_open_region(self->snap, variant->flags, REGION_OFF, REGION_LEN,
 			  &mem);
 	ASSERT_LE(0, dev);
 	ASSERT_EQ(0, wsr_restore(dev, self->ws, self->nws, 0, &r));
@@ -423,7 +401,7 @@ TEST_F_TIMEOUT(base, template_restore_reads_nothing, 120)
 	EXPECT_EQ(0, wsr_wait_regions(0, 2000));
 
 	ASSERT_EQ(0, wsr_disk_sectors_read(&s0));
-	dev = open_region(self->snap, variant->flags, REGION_OFF, REGION_LEN,
+	dev = wsr_open_region(self->snap, variant->flags, REGION_OFF, REGION_LEN,
 			  &mem);
 	ASSERT_LE(0, dev);
 	ASSERT_EQ(0, wsr_restore(dev, self->ws, self->nws, 0, &r));
@@ -456,7 +434,7 @@ TEST_F_TIMEOUT(base, reclaim_and_cap, 150)
 	int dev, dev2;
 	uint64_t i;
 
-	dev = open_region(self->snap, variant->flags, REGION_OFF, REGION_LEN,
+	dev = wsr_open_region(self->snap, variant->flags, REGION_OFF, REGION_LEN,
 			  &mem);
 	ASSERT_LE(0, dev);
 	ASSERT_EQ(0, wsr_restore(dev, self->ws, self->nws, 0, &r));
@@ -473,7 +451,7 @@ TEST_F_TIMEOUT(base, reclaim_and_cap, 150)
 	close(dev);
 
 	/* Cap: an unused base gives way to a region being restored. */
-	dev = open_region(self->snap, variant->flags, REGION_OFF, REGION_LEN,
+	dev = wsr_open_region(self->snap, variant->flags, REGION_OFF, REGION_LEN,
 			  &mem);
 	ASSERT_LE(0, dev);
 	ASSERT_EQ(0, wsr_restore(dev, self->ws, self->nws, 0, &r));
@@ -491,7 +469,7 @@ TEST_F_TIMEOUT(base, reclaim_and_cap, 150)
 
 	for (i = 0; i < 100; i++)
 		small[i] = 3 * i;
-	dev2 = open_region(self->snap, variant->flags, 0, WSR_HUGE, &mem2);
+	dev2 = wsr_open_region(self->snap, variant->flags, 0, WSR_HUGE, &mem2);
 	ASSERT_LE(0, dev2);
 	ASSERT_EQ(0, wsr_restore(dev2, small, 100, 0, &r));
 	EXPECT_EQ(100ULL, r.from_device);
@@ -525,7 +503,7 @@ TEST_F_TIMEOUT(base, changed_snapshot_gets_new_base, 120)
 	for (i = 0; i < 64; i++)
 		ws[i] = i;
 
-	d1 = open_region(fd, variant->flags, 0, len, &m1);
+	d1 = wsr_open_region(fd, variant->flags, 0, len, &m1);
 	ASSERT_LE(0, d1);
 	ASSERT_EQ(0, wsr_restore(d1, ws, 64, 0, &r));
 	EXPECT_EQ(64ULL, r.from_cache + r.from_device);
@@ -537,7 +515,7 @@ TEST_F_TIMEOUT(base, changed_snapshot_gets_new_base, 120)
 	ASSERT_EQ((ssize_t)len, pwrite(fd, buf, len, 0));
 	ASSERT_EQ(0, fsync(fd));
 
-	d2 = open_region(fd, variant->flags, 0, len, &m2);
+	d2 = wsr_open_region(fd, variant->flags, 0, len, &m2);
 	ASSERT_LE(0, d2);
 	/* The stale base left the table; the region made before keeps it. */
 	EXPECT_EQ(bases, knob("bases"));
@@ -597,7 +575,7 @@ TEST_F_TIMEOUT(base, charged_to_loader_cgroup, 120)
 		snprintf(pid, sizeof(pid), "%d", getpid());
 		if (wsr_write_text(path, pid))
 			_exit(1);
-		dev = open_region(self->snap, variant->flags, REGION_OFF,
+		dev = wsr_open_region(self->snap, variant->flags, REGION_OFF,
 				  REGION_LEN, &mem);
 		if (dev < 0 || wsr_restore(dev, self->ws, self->nws, 0, &r))
 			_exit(2);
@@ -651,7 +629,7 @@ TEST_F_TIMEOUT(base, kill_while_waiting_for_load, 150)
 	if (!loader) {
 		uint64_t t;
 
-		dev = open_region(self->snap, variant->flags, 0, len, &mem);
+		dev = wsr_open_region(self->snap, variant->flags, 0, len, &mem);
 		if (dev < 0 || write(go[1], "s", 1) != 1)
 			_exit(1);
 		if (wsr_restore(dev, ws, pages, 0, &r))
@@ -665,7 +643,7 @@ TEST_F_TIMEOUT(base, kill_while_waiting_for_load, 150)
 	waiter = fork();
 	ASSERT_LE(0, waiter);
 	if (!waiter) {
-		dev = open_region(self->snap, variant->flags, 0, len, &mem);
+		dev = wsr_open_region(self->snap, variant->flags, 0, len, &mem);
 		if (dev < 0)
 			_exit(1);
 		/* The loader claims in index order: page 1 early. */

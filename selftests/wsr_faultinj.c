@@ -307,25 +307,7 @@ FIXTURE_TEARDOWN(faultinj)
 /* A region over the suite's range, mapped; the fd or -errno. */
 static int fi_region(int snap, uint32_t flags, char **mem)
 {
-	int dev = wsr_open_api(), ret;
-	void *p;
-
-	if (dev < 0)
-		return dev;
-	ret = wsr_create(dev, snap, flags, REGION_OFF, REGION_LEN);
-	if (ret) {
-		close(dev);
-		return ret;
-	}
-	p = mmap(NULL, REGION_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE, dev,
-		 0);
-	if (p == MAP_FAILED) {
-		ret = -errno;
-		close(dev);
-		return ret;
-	}
-	*mem = p;
-	return dev;
+	return wsr_open_region(snap, flags, REGION_OFF, REGION_LEN, mem);
 }
 
 /* Put some of the sparse working-set pages in the snapshot's page cache. */

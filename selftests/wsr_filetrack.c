@@ -62,34 +62,16 @@ static bool in_track(uint64_t map_index)
 	return map_index >= TRACK_BASE && map_index < TRACK_BASE + TRACK_PAGES;
 }
 
-static int track_file(int dev, uint32_t op, int fd, uint32_t flags,
-		      uint64_t off, uint64_t len, struct wsr_track_file *out)
-{
-	struct wsr_track_file tf;
-	int ret;
-
-	memset(&tf, 0, sizeof(tf));
-	tf.fd = fd;
-	tf.op = op;
-	tf.flags = flags;
-	tf.offset = off;
-	tf.length = len;
-	ret = wsr_ioctl(dev, WSR_IOC_TRACK_FILE, &tf);
-	if (!ret && out)
-		*out = tf;
-	return ret;
-}
-
 static int track_start(int dev, int fd, uint32_t flags)
 {
-	return track_file(dev, WSR_TRACK_START, fd, flags, TRACK_OFF,
+	return wsr_track_file(dev, WSR_TRACK_START, fd, flags, TRACK_OFF,
 			  TRACK_LEN, NULL);
 }
 
 /* Stop and return the counters in @tf. */
 static int track_stop(int dev, struct wsr_track_file *tf)
 {
-	return track_file(dev, WSR_TRACK_STOP, 0, 0, 0, 0, tf);
+	return wsr_track_file(dev, WSR_TRACK_STOP, 0, 0, 0, 0, tf);
 }
 
 /* Copy the record out with the -ENOSPC sizing protocol; -errno or count. */
@@ -339,7 +321,7 @@ TEST_F(filetrack, cold_exact_order)
 	ASSERT_EQ(nwant, get_ws(self->dev, &ws));
 	free(ws);
 	/* RESET drops it. */
-	ASSERT_EQ(0, track_file(self->dev, WSR_TRACK_RESET, 0, 0, 0, 0, &tf));
+	ASSERT_EQ(0, wsr_track_file(self->dev, WSR_TRACK_RESET, 0, 0, 0, 0, &tf));
 	EXPECT_EQ(0, tf.faults);
 	EXPECT_EQ(0, get_ws(self->dev, &ws));
 	free(ws);
@@ -567,7 +549,7 @@ TEST_F(filetrack, kvm_guest)
 	ASSERT_EQ(0, wsr_drop_file_cache(self->snap));
 	ASSERT_EQ(0, wsr_file_resident(self->snap, TRACK_OFF,
 				       KVM_PAGES * WSR_PAGE, self->vec));
-	ASSERT_EQ(0, track_file(self->dev, WSR_TRACK_START, self->snap, 0,
+	ASSERT_EQ(0, wsr_track_file(self->dev, WSR_TRACK_START, self->snap, 0,
 				TRACK_OFF, KVM_PAGES * WSR_PAGE, NULL));
 	ASSERT_EQ(0, kvm_run_to_hlt(vcpu, run));
 	ASSERT_EQ(0, track_stop(self->dev, NULL));
@@ -598,11 +580,11 @@ TEST_F(filetrack, validation)
 	struct wsr_api api;
 
 	/* Fields an op does not use, pad, reserved, op and flags. */
-	EXPECT_EQ(-EINVAL, track_file(self->dev, WSR_TRACK_STOP, 0, 0, 0, 0,
+	EXPECT_EQ(-EINVAL, wsr_track_file(self->dev, WSR_TRACK_STOP, 0, 0, 0, 0,
 				      NULL));	/* nothing started */
-	EXPECT_EQ(-EINVAL, track_file(self->dev, 0, self->snap, 0, TRACK_OFF,
+	EXPECT_EQ(-EINVAL, wsr_track_file(self->dev, 0, self->snap, 0, TRACK_OFF,
 				      TRACK_LEN, NULL));
-	EXPECT_EQ(-EINVAL, track_file(self->dev, 99, 0, 0, 0, 0, NULL));
+	EXPECT_EQ(-EINVAL, wsr_track_file(self->dev, 99, 0, 0, 0, 0, NULL));
 	EXPECT_EQ(-EINVAL, track_start(self->dev, self->snap, 1U << 31));
 	memset(&tf, 0, sizeof(tf));
 	tf.fd = self->snap;
@@ -616,50 +598,50 @@ TEST_F(filetrack, validation)
 	EXPECT_EQ(-EINVAL, wsr_ioctl(self->dev, WSR_IOC_TRACK_FILE, &tf));
 
 	/* Ranges. */
-	EXPECT_EQ(-EINVAL, track_file(self->dev, WSR_TRACK_START, self->snap,
+	EXPECT_EQ(-EINVAL, wsr_track_file(self->dev, WSR_TRACK_START, self->snap,
 				      0, 100, WSR_PAGE, NULL));
-	EXPECT_EQ(-EINVAL, track_file(self->dev, WSR_TRACK_START, self->snap,
+	EXPECT_EQ(-EINVAL, wsr_track_file(self->dev, WSR_TRACK_START, self->snap,
 				      0, 0, WSR_PAGE + 1, NULL));
-	EXPECT_EQ(-EINVAL, track_file(self->dev, WSR_TRACK_START, self->snap,
+	EXPECT_EQ(-EINVAL, wsr_track_file(self->dev, WSR_TRACK_START, self->snap,
 				      0, 0, 0, NULL));
-	EXPECT_EQ(-EINVAL, track_file(self->dev, WSR_TRACK_START, self->snap,
+	EXPECT_EQ(-EINVAL, wsr_track_file(self->dev, WSR_TRACK_START, self->snap,
 				      0, -WSR_PAGE, 2 * WSR_PAGE, NULL));
-	EXPECT_EQ(-EINVAL, track_file(self->dev, WSR_TRACK_START, self->snap,
+	EXPECT_EQ(-EINVAL, wsr_track_file(self->dev, WSR_TRACK_START, self->snap,
 				      0, WSR_SNAP_SIZE - WSR_PAGE,
 				      2 * WSR_PAGE, NULL));
-	EXPECT_EQ(0, track_file(self->dev, WSR_TRACK_START, self->snap, 0,
+	EXPECT_EQ(0, wsr_track_file(self->dev, WSR_TRACK_START, self->snap, 0,
 				WSR_SNAP_SIZE - WSR_PAGE, WSR_PAGE, NULL));
 
 	/* Files. */
-	EXPECT_EQ(-EBADF, track_file(self->dev, WSR_TRACK_START, -1, 0, 0,
+	EXPECT_EQ(-EBADF, wsr_track_file(self->dev, WSR_TRACK_START, -1, 0, 0,
 				     WSR_PAGE, NULL));
 	dir = open("/data", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ASSERT_LE(0, dir);
-	EXPECT_EQ(-EINVAL, track_file(self->dev, WSR_TRACK_START, dir, 0, 0,
+	EXPECT_EQ(-EINVAL, wsr_track_file(self->dev, WSR_TRACK_START, dir, 0, 0,
 				      WSR_PAGE, NULL));
 	close(dir);
 	ASSERT_EQ(0, pipe(pfd));
-	EXPECT_EQ(-EINVAL, track_file(self->dev, WSR_TRACK_START, pfd[0], 0,
+	EXPECT_EQ(-EINVAL, wsr_track_file(self->dev, WSR_TRACK_START, pfd[0], 0,
 				      0, WSR_PAGE, NULL));
 	close(pfd[0]);
 	close(pfd[1]);
 	wfd = open(WSR_SNAP, O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, wfd);
-	EXPECT_EQ(-EBADF, track_file(self->dev, WSR_TRACK_START, wfd, 0, 0,
+	EXPECT_EQ(-EBADF, wsr_track_file(self->dev, WSR_TRACK_START, wfd, 0, 0,
 				     WSR_PAGE, NULL));
 	close(wfd);
 	/* shmem faults bypass filemap_fault(): refused, not an empty record. */
 	wfd = memfd_create("wsr-filetrack", MFD_CLOEXEC);
 	ASSERT_LE(0, wfd);
 	ASSERT_EQ(0, ftruncate(wfd, WSR_HUGE));
-	EXPECT_EQ(-EOPNOTSUPP, track_file(self->dev, WSR_TRACK_START, wfd, 0,
+	EXPECT_EQ(-EOPNOTSUPP, wsr_track_file(self->dev, WSR_TRACK_START, wfd, 0,
 					  0, WSR_PAGE, NULL));
 	close(wfd);
 	wfd = open("/tmp/wsr-filetrack", O_RDWR | O_CREAT | O_TRUNC |
 		   O_CLOEXEC, 0600);
 	ASSERT_LE(0, wfd);
 	ASSERT_EQ(0, ftruncate(wfd, WSR_HUGE));
-	EXPECT_EQ(-EOPNOTSUPP, track_file(self->dev, WSR_TRACK_START, wfd, 0,
+	EXPECT_EQ(-EOPNOTSUPP, wsr_track_file(self->dev, WSR_TRACK_START, wfd, 0,
 					  0, WSR_PAGE, NULL));
 	close(wfd);
 	unlink("/tmp/wsr-filetrack");
@@ -720,7 +702,7 @@ TEST_F(filetrack, permission)
 			_exit(12);
 		if (setgid(65534) || setuid(65534))
 			_exit(10);
-		if (track_file(dev, WSR_TRACK_START, fd, 0, 0, WSR_PAGE,
+		if (wsr_track_file(dev, WSR_TRACK_START, fd, 0, 0, WSR_PAGE,
 			       NULL) != -EPERM)
 			_exit(13);
 		_exit(0);
@@ -782,7 +764,7 @@ TEST_F(filetrack, unprivileged_sees_own_uid_only)
 			_exit(12);
 		if (setgid(NOBODY) || setuid(NOBODY))
 			_exit(10);
-		res.ret = track_file(dev, WSR_TRACK_START, fd, 0, 0,
+		res.ret = wsr_track_file(dev, WSR_TRACK_START, fd, 0, 0,
 				     16 * WSR_PAGE, NULL);
 		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
 			_exit(13);
@@ -843,7 +825,7 @@ TEST(feature_matches_ioctl)
 	ASSERT_EQ(feat, bit);
 	snap = open(WSR_SNAP, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, snap);
-	ret = track_file(dev, WSR_TRACK_START, snap, 0, 0, WSR_HUGE, &tf);
+	ret = wsr_track_file(dev, WSR_TRACK_START, snap, 0, 0, WSR_HUGE, &tf);
 	if (feat) {
 		ASSERT_EQ(0, ret);
 		ASSERT_EQ(0, track_stop(dev, NULL));

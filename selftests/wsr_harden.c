@@ -58,30 +58,6 @@
 #define MADV_HWPOISON	100
 #endif
 
-/* A mapped region over [@off, @off + @len) of @snap; -errno on failure. */
-static int open_region(int snap, uint32_t flags, uint64_t off, uint64_t len,
-		       char **mem)
-{
-	int dev = wsr_open_api();
-	void *p;
-
-	if (dev < 0)
-		return dev;
-	if (wsr_create(dev, snap, flags, off, len)) {
-		int ret = -errno;
-
-		close(dev);
-		return ret;
-	}
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, dev, 0);
-	if (p == MAP_FAILED) {
-		close(dev);
-		return -errno;
-	}
-	*mem = p;
-	return dev;
-}
-
 static bool huge_supported(void)
 {
 	struct wsr_api api;
@@ -237,7 +213,7 @@ static int memcg_child(int snap, int go, int done)
 	memset(anon, 1, MEMCG_ANON);
 	for (i = 0; i < n; i++)
 		ws[i] = i;
-	dev = open_region(snap, WSR_CREATE_NO_HUGE, 0, MEMCG_WS, &mem);
+	dev = wsr_open_region(snap, WSR_CREATE_NO_HUGE, 0, MEMCG_WS, &mem);
 	if (dev < 0)
 		return 13;
 	ret = wsr_restore(dev, ws, n, 0, &r);
@@ -381,7 +357,7 @@ TEST_F_TIMEOUT(harden, ioctl_killable_behind_restore, 150)
 	for (i = 0; i < n; i++)
 		ws[i] = i;
 	job.ws = ws;
-	job.dev = open_region(self->snap, WSR_CREATE_NO_HUGE, 0, len, &mem);
+	job.dev = wsr_open_region(self->snap, WSR_CREATE_NO_HUGE, 0, len, &mem);
 	ASSERT_LE(0, job.dev);
 	ASSERT_EQ(0, pipe(go));
 	child = fork();
@@ -441,7 +417,7 @@ TEST_F(harden, empty_restore_keeps_huge)
 
 	if (!huge_supported())
 		SKIP(return, "no 2 MiB folios");
-	dev = open_region(self->snap, 0, off, len, &mem);
+	dev = wsr_open_region(self->snap, 0, off, len, &mem);
 	ASSERT_LE(0, dev);
 	ASSERT_EQ(0, wsr_restore(dev, NULL, 0, 0, &r));
 	EXPECT_EQ(0, r.from_device + r.from_cache);
@@ -469,7 +445,7 @@ TEST_F(harden, failed_restore_keeps_huge)
 	ASSERT_EQ(0, copy_snapshot(TRUNC_SNAP, len));
 	fd = open(TRUNC_SNAP, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, fd);
-	dev = open_region(fd, 0, 0, len, &mem);
+	dev = wsr_open_region(fd, 0, 0, len, &mem);
 	ASSERT_LE(0, dev);
 	ASSERT_EQ(0, ftruncate(fd, 2 * WSR_HUGE));
 	EXPECT_EQ(-EIO, wsr_restore(dev, ws, 1, 0, &r));
@@ -498,7 +474,7 @@ TEST_F(harden, async_failure_reported_by_wait)
 	ASSERT_EQ(0, copy_snapshot(TRUNC_SNAP, len));
 	fd = open(TRUNC_SNAP, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, fd);
-	dev = open_region(fd, WSR_CREATE_NO_HUGE, 0, len, &mem);
+	dev = wsr_open_region(fd, WSR_CREATE_NO_HUGE, 0, len, &mem);
 	ASSERT_LE(0, dev);
 	ASSERT_EQ(0, ftruncate(fd, 2 * WSR_HUGE));
 	ASSERT_EQ(0, wsr_restore(dev, ws, 1, WSR_RESTORE_ASYNC, &r));
@@ -537,7 +513,7 @@ TEST_F(harden, tmpfs_snapshot)
 	for (i = 0; i < n; i += 3)
 		ws[nws++] = i;
 	for (k = 0; k < 3; k++) {
-		dev = open_region(fd, k == 1 ? WSR_CREATE_NO_HUGE : 0, 0, len,
+		dev = wsr_open_region(fd, k == 1 ? WSR_CREATE_NO_HUGE : 0, 0, len,
 				  &mem);
 		ASSERT_LE(0, dev);
 		if (k < 2)
@@ -570,7 +546,7 @@ TEST_F(harden, restore_count_bounded)
 	ASSERT_NE(NULL, ws);
 	for (i = 0; i < n; i++)
 		ws[i] = n - 1 - i;
-	dev = open_region(self->snap, WSR_CREATE_NO_HUGE, 0, len, &mem);
+	dev = wsr_open_region(self->snap, WSR_CREATE_NO_HUGE, 0, len, &mem);
 	ASSERT_LE(0, dev);
 	EXPECT_EQ(-EINVAL, wsr_restore(dev, ws, n + 1, 0, &r));
 	EXPECT_EQ(-EINVAL, wsr_restore(dev, ws, UINT64_MAX, 0, &r));
@@ -629,7 +605,7 @@ TEST_F_TIMEOUT(harden, hwpoison_leaves_the_base, 120)
 		if (!k && !huge_supported())
 			continue;
 		ASSERT_EQ(0, wsr_drop_caches());
-		dev = open_region(self->snap, flags, off, len, &mem);
+		dev = wsr_open_region(self->snap, flags, off, len, &mem);
 		ASSERT_LE(0, dev);
 		ASSERT_EQ(0, wsr_restore(dev, ws, n, 0, &r));
 		ASSERT_EQ(0, touch_here(mem, bad));
@@ -649,7 +625,7 @@ TEST_F_TIMEOUT(harden, hwpoison_leaves_the_base, 120)
 		EXPECT_EQ(1, touch_here(mem, bad));
 		EXPECT_EQ(0, touch_here(mem, bad + 1));
 
-		dev2 = open_region(self->snap, flags, off, len, &mem2);
+		dev2 = wsr_open_region(self->snap, flags, off, len, &mem2);
 		ASSERT_LE(0, dev2);
 		EXPECT_EQ(-1, wsr_cmp_file(mem2, self->snap, off, len));
 		ASSERT_EQ(0, wsr_get_stats(dev2, &st));
@@ -678,7 +654,7 @@ TEST_F(harden, dontneed_gives_copies_back)
 	char *mem;
 	int dev, i;
 
-	dev = open_region(self->snap, WSR_CREATE_NO_HUGE, 0, len, &mem);
+	dev = wsr_open_region(self->snap, WSR_CREATE_NO_HUGE, 0, len, &mem);
 	ASSERT_LE(0, dev);
 	for (i = 0; i < 64; i++)
 		wsr_store64(mem + i * WSR_PAGE, 0xdeadbeef);
@@ -711,7 +687,7 @@ static int thp_child(int snap, enum thp_off how, bool restore)
 
 	if (how == THP_PRCTL && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
 		return -2;
-	dev = open_region(snap, 0, THP_OFF, len, &mem);
+	dev = wsr_open_region(snap, 0, THP_OFF, len, &mem);
 	if (dev < 0)
 		return -3;
 	if (how == THP_MADVISE && madvise(mem, len, MADV_NOHUGEPAGE))
@@ -795,7 +771,7 @@ TEST_F_TIMEOUT(harden, xfs_write_from_unloaded_region, 120)
 	for (k = 0; k < 2; k++) {
 		ASSERT_EQ(0, wsr_pread_full(fd, want, wlen, src));
 		ASSERT_EQ(0, wsr_drop_caches());
-		dev = open_region(fd, k ? WSR_CREATE_NO_HUGE : 0, 0, XFS_LEN,
+		dev = wsr_open_region(fd, k ? WSR_CREATE_NO_HUGE : 0, 0, XFS_LEN,
 				  &mem);
 		ASSERT_LE(0, dev);
 		EXPECT_EQ(wlen, pwrite(fd, mem + src, wlen, k * wlen));
@@ -833,7 +809,7 @@ TEST_F_TIMEOUT(harden, xfs_restore_integrity, 150)
 	ASSERT_LE(0, fd);
 	for (k = 0; k < 2; k++) {
 		ASSERT_EQ(0, wsr_drop_caches());
-		dev = open_region(fd, 0, 0, XFS_LEN, &mem);
+		dev = wsr_open_region(fd, 0, 0, XFS_LEN, &mem);
 		ASSERT_LE(0, dev);
 		ASSERT_EQ(0, wsr_restore(dev, ws, nws,
 					 k ? WSR_RESTORE_ASYNC : 0, &r));
@@ -853,23 +829,6 @@ static bool file_track_supported(void)
 	struct wsr_api api;
 
 	return !wsr_probe(&api) && (api.features & WSR_FEATURE_FILE_TRACK);
-}
-
-static int track_file(int dev, uint32_t op, int fd, uint32_t flags,
-		      uint64_t len, struct wsr_track_file *out)
-{
-	struct wsr_track_file tf;
-	int ret;
-
-	memset(&tf, 0, sizeof(tf));
-	tf.fd = fd;
-	tf.op = op;
-	tf.flags = flags;
-	tf.length = len;
-	ret = wsr_ioctl(dev, WSR_IOC_TRACK_FILE, &tf);
-	if (!ret && out)
-		*out = tf;
-	return ret;
 }
 
 /* A 2 MiB-aligned private mapping of @len bytes of @fd, MADV_HUGEPAGE. */
@@ -916,14 +875,14 @@ TEST_F_TIMEOUT(harden, file_track_sees_pmd_mapped_folio, 120)
 	wsr_write_text("/proc/sys/vm/compact_memory", "1");
 	dev = wsr_open_api();
 	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, track_file(dev, WSR_TRACK_START, fd,
-				WSR_TRACK_FILE_AROUND, WSR_HUGE, NULL));
+	ASSERT_EQ(0, wsr_track_file(dev, WSR_TRACK_START, fd,
+				    WSR_TRACK_FILE_AROUND, 0, WSR_HUGE, NULL));
 	mem = map_huge_aligned(fd, WSR_HUGE);
 	ASSERT_NE(NULL, mem);
 	wsr_touch(mem, 3);
 	pmd_kb = wsr_smaps_kb(mem, "FilePmdMapped");
 	wsr_touch(mem, 100);
-	ASSERT_EQ(0, track_file(dev, WSR_TRACK_STOP, 0, 0, 0, &tf));
+	ASSERT_EQ(0, wsr_track_file(dev, WSR_TRACK_STOP, 0, 0, 0, 0, &tf));
 	if (pmd_kb != 2048)
 		SKIP(goto out, "no 2 MiB folio in XFS's page cache (FilePmdMapped %ld kB)",
 		     pmd_kb);
@@ -982,14 +941,14 @@ TEST_F(harden, file_trackers_capped_per_user)
 		if (drop_to_nobody(0))
 			_exit(11);
 		for (i = 0; i < CAP_TRACKERS; i++)
-			if (track_file(dev[i], WSR_TRACK_START, fd, 0,
+			if (wsr_track_file(dev[i], WSR_TRACK_START, fd, 0, 0,
 				       WSR_PAGE, NULL))
 				_exit(12);
-		if (track_file(dev[i], WSR_TRACK_START, fd, 0, WSR_PAGE,
+		if (wsr_track_file(dev[i], WSR_TRACK_START, fd, 0, 0, WSR_PAGE,
 			       NULL) != -EMFILE)
 			_exit(13);
 		close(dev[0]);
-		_exit(track_file(dev[i], WSR_TRACK_START, fd, 0, WSR_PAGE,
+		_exit(wsr_track_file(dev[i], WSR_TRACK_START, fd, 0, 0, WSR_PAGE,
 				 NULL) ? 14 : 0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));

@@ -181,29 +181,6 @@ static long check_pages(const char *mem, const uint64_t *pages, uint64_t n,
 	return bad;
 }
 
-static int open_region(int fd, uint32_t flags, uint64_t off, uint64_t len,
-		       char **mem)
-{
-	int dev = wsr_open_api(), ret;
-	void *p;
-
-	if (dev < 0)
-		return dev;
-	ret = wsr_create(dev, fd, flags, off, len);
-	if (ret) {
-		close(dev);
-		return ret;
-	}
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, dev, 0);
-	if (p == MAP_FAILED) {
-		ret = -errno;
-		close(dev);
-		return ret;
-	}
-	*mem = p;
-	return dev;
-}
-
 /* A random working set of a region of @np pages: dense chunks, sparse. */
 static uint64_t random_ws(uint64_t *seed, uint64_t np, uint64_t *ws)
 {
@@ -245,7 +222,7 @@ static void op_restore(int snap, uint64_t *seed, enum soak_op op,
 	/* Now and then a region that ends inside a chunk. */
 	if (!(wsr_rand(seed) % 4))
 		np -= 1 + wsr_rand(seed) % 100;
-	dev = open_region(snap, flags, off, np * WSR_PAGE, &mem);
+	dev = wsr_open_region(snap, flags, off, np * WSR_PAGE, &mem);
 	if (dev < 0) {
 		soak_error("create at %llu: %d", (unsigned long long)off, dev);
 		return;
@@ -314,7 +291,7 @@ static void op_track(int snap, uint64_t *seed, uint64_t *all,
 	char *mem;
 	int dev, k;
 
-	dev = open_region(snap, at_create ? WSR_CREATE_TRACK : 0, off,
+	dev = wsr_open_region(snap, at_create ? WSR_CREATE_TRACK : 0, off,
 			  np * WSR_PAGE, &mem);
 	if (dev < 0) {
 		soak_error("create (track): %d", dev);
@@ -442,7 +419,7 @@ static void op_mut(uint64_t *seed, uint64_t *ws, int *mfd)
 	gen = atomic_load(&sh->mut[m].gen);
 	if (s1 & 1)
 		return;
-	dev = open_region(mfd[m], wsr_rand(seed) & 1 ? WSR_CREATE_NO_HUGE : 0,
+	dev = wsr_open_region(mfd[m], wsr_rand(seed) & 1 ? WSR_CREATE_NO_HUGE : 0,
 			  off, np * WSR_PAGE, &mem);
 	if (dev >= 0) {
 		n = random_ws(seed, np, ws);

@@ -125,6 +125,50 @@ static inline int wsr_create(int fd, int snap_fd, uint32_t flags,
 	return wsr_ioctl(fd, WSR_IOC_CREATE, &c);
 }
 
+/* A region over [@off, @off + @len) of @snap, mapped at *@mem; -errno. */
+static inline int wsr_open_region(int snap, uint32_t flags, uint64_t off,
+				  uint64_t len, char **mem)
+{
+	int dev = wsr_open_api(), ret;
+	void *p;
+
+	if (dev < 0)
+		return dev;
+	ret = wsr_create(dev, snap, flags, off, len);
+	if (ret) {
+		close(dev);
+		return ret;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, dev, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		close(dev);
+		return ret;
+	}
+	*mem = p;
+	return dev;
+}
+
+/* WSR_IOC_TRACK_FILE; on success *@out (if any) gets the counters. */
+static inline int wsr_track_file(int dev, uint32_t op, int fd, uint32_t flags,
+				 uint64_t off, uint64_t len,
+				 struct wsr_track_file *out)
+{
+	struct wsr_track_file tf;
+	int ret;
+
+	memset(&tf, 0, sizeof(tf));
+	tf.fd = fd;
+	tf.op = op;
+	tf.flags = flags;
+	tf.offset = off;
+	tf.length = len;
+	ret = wsr_ioctl(dev, WSR_IOC_TRACK_FILE, &tf);
+	if (!ret && out)
+		*out = tf;
+	return ret;
+}
+
 static inline int wsr_get_stats(int fd, struct wsr_stats *st)
 {
 	memset(st, 0xa5, sizeof(*st));

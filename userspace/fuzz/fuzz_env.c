@@ -16,12 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#include "wsr_fuzz.h"
+#include "fuzz.h"
 
 #define FZ_SYSFS	"/sys/kernel/mm/wsr/"
 #define FZ_NORESERVE	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
@@ -57,6 +58,28 @@ static const char *const fz_stat_files[] = {
 	"bytes_read", "bytes_gap", "bytes_around", "restores",
 	"base_trimmed", "bases", "base_pages",
 };
+
+/* The fuzzer's shared state: the files, maps and locks of fuzz.h. */
+struct fz_state fz;
+
+uint64_t fz_rand(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+uint64_t fz_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
 
 static const uint64_t fz_edges[] = {
 	0, 1, 2, 7, 4095, 4096, 4097, 8192, (2 << 20) - 1, 2 << 20,

@@ -17,7 +17,7 @@
 #include <sys/ioctl.h>
 #include <linux/wsr.h>
 
-#include "wsr_fuzz.h"
+#include "fuzz.h"
 
 #define FZ_FEATURES	(WSR_FEATURE_HUGE | WSR_FEATURE_TRACK |		\
 			 WSR_FEATURE_RESTORE | WSR_FEATURE_ASYNC |	\

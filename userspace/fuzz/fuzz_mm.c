@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "wsr_fuzz.h"
+#include "fuzz.h"
 
 #ifndef MADV_COLD
 #define MADV_COLD		20

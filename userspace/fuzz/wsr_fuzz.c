@@ -6,7 +6,7 @@
  *
  * Several threads run programs of /dev/wsr ioctls, mmap/munmap/mremap/
  * madvise, touches of the mappings, forks, writes and truncations of the
- * snapshot files and sysfs knob flips (see wsr_fuzz.h).  Each thread draws
+ * snapshot files and sysfs knob flips (see fuzz.h).  Each thread draws
  * its programs from its own generator, seeded from --seed and its number,
  * so a seed names the same programs; the coverage feedback and the
  * threads' interleaving are not deterministic.  Without
@@ -33,12 +33,11 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
-#include "wsr_fuzz.h"
+#include "fuzz.h"
 
 /* A thread in one op this long after the deadline is stuck in the kernel. */
 #define FZ_STUCK_NS	(120ULL * 1000 * 1000 * 1000)
 
-struct fz_state fz;
 static __thread struct fz_thread *fz_self;
 static uint64_t fz_total_calls;		/* atomic */
 static uint64_t fz_max_calls;
@@ -86,25 +85,6 @@ static int (*const fz_ops[FZ_NR_KINDS])(struct fz_thread *,
 	[FZ_FADVISE] = fz_op_fadvise, [FZ_KNOB_READ] = fz_op_knob_read,
 	[FZ_KNOB_WRITE] = fz_op_knob_write,
 };
-
-uint64_t fz_rand(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dULL;
-}
-
-uint64_t fz_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* Histogram bucket and name of a result (signals at the top end). */
 static unsigned int fz_bucket(int ret)

@@ -13,8 +13,8 @@
  * mremap, file writes) and every checked access holds the lock, so the
  * oracle's view of the world is exact.
  */
-#ifndef WSR_FUZZ_H
-#define WSR_FUZZ_H
+#ifndef WSR_FUZZ_FUZZ_H
+#define WSR_FUZZ_FUZZ_H
 
 #include <pthread.h>
 #include <setjmp.h>
@@ -215,4 +215,4 @@ uint64_t fz_corpus_size(void);
 void fz_corpus_add(const struct fz_prog *p);
 void fz_prog_next(struct fz_thread *t, struct fz_prog *p);
 
-#endif /* WSR_FUZZ_H */
+#endif /* WSR_FUZZ_FUZZ_H */
