@@ -44,6 +44,7 @@
 #include <linux/types.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/pagemap.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -52,6 +53,19 @@
 
 #define WSR_CHUNK_ORDER		(21 - PAGE_SHIFT)	/* 2 MiB */
 #define WSR_CHUNK_PAGES		BIT(WSR_CHUNK_ORDER)
+
+/*
+ * 2 MiB folios need THP and a page cache that can split them again
+ * (memory_failure(), truncation): a kernel with small XArray nodes
+ * (CONFIG_BASE_SMALL) caps page-cache folios below 2 MiB.
+ */
+static inline bool wsr_huge_possible(void)
+{
+	unsigned int max_order = MAX_PAGECACHE_ORDER;
+
+	return IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) &&
+	       max_order >= WSR_CHUNK_ORDER && has_transparent_hugepage();
+}
 
 /* struct wsr_base.modes[]: decided once per chunk, only ever lowered */
 enum wsr_chunk_mode {

@@ -63,8 +63,7 @@ static u64 wsr_features(void)
 	u64 f = WSR_FEATURE_TRACK | WSR_FEATURE_RESTORE | WSR_FEATURE_ASYNC |
 		WSR_FEATURE_SHARED_BASE;
 
-	if (IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) &&
-	    has_transparent_hugepage())
+	if (wsr_huge_possible())
 		f |= WSR_FEATURE_HUGE;
 	return f | WSR_FILETRACK_FEATURES;
 }

@@ -121,8 +121,7 @@ int wsr_region_create(const struct wsr_create *arg, struct wsr_region **out)
 		ret = -ENOMEM;
 		goto err_fput;
 	}
-	huge_ok = IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) &&
-		  has_transparent_hugepage() && READ_ONCE(wsr_huge_enabled) &&
+	huge_ok = wsr_huge_possible() && READ_ONCE(wsr_huge_enabled) &&
 		  !(arg->flags & WSR_CREATE_NO_HUGE);
 	r->base = wsr_base_get(uf, arg->offset, arg->length, huge_ok);
 	if (IS_ERR(r->base)) {

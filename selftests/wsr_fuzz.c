@@ -9,11 +9,17 @@
  * the run through the rig's dmesg check.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "wsr_harness.h"
@@ -23,6 +29,8 @@
 #define WSR_KCOV		"/sys/kernel/debug/kcov"
 /* Far below what the slowest debug VM does (hundreds of calls/s). */
 #define WSR_FUZZ_MIN_RATE	20
+/* After its deadline: wsr-fuzz's own 120 s stall check, its cleanup. */
+#define WSR_FUZZ_GRACE		180
 
 struct wsr_fuzz_result {
 	unsigned long long calls, pcs, errors;
@@ -36,18 +44,120 @@ static unsigned long wsr_fuzz_env(const char *name, unsigned long dflt)
 	return v && *v ? strtoul(v, NULL, 0) : dflt;
 }
 
-/* Echo the fuzzer's output as TAP comments; parse its last line. */
-static void wsr_fuzz_read(FILE *f, struct wsr_fuzz_result *res)
+static time_t wsr_fuzz_now(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * Echo the fuzzer's output as TAP comments and parse its last line, until
+ * it closes its output or @deadline (monotonic seconds) passes: then
+ * return false, the fuzzer is hung.
+ */
+static bool wsr_fuzz_read(FILE *f, struct wsr_fuzz_result *res,
+			  time_t deadline)
+{
+	struct pollfd pfd = { .fd = fileno(f), .events = POLLIN };
 	char line[512];
 
-	while (fgets(line, sizeof(line), f)) {
+	for (;;) {
+		time_t left = deadline - wsr_fuzz_now();
+
+		if (left <= 0 || poll(&pfd, 1, left * 1000) == 0)
+			return false;
+		if (!fgets(line, sizeof(line), f))
+			return true;
 		printf("# %s", line);
 		if (sscanf(line, "wsr-fuzz: calls=%llu pcs=%llu errors=%llu",
 			   &res->calls, &res->pcs, &res->errors) == 3)
 			res->final = true;
+		fflush(stdout);
 	}
+}
+
+/* Where a hung fuzzer's threads are in the kernel. */
+static void wsr_fuzz_stacks(pid_t pid)
+{
+	char path[64], cmd[128];
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	snprintf(cmd, sizeof(cmd),
+		 "for t in %s/*; do echo \"# $t\"; sed 's/^/#   /' $t/stack; done",
+		 path);
 	fflush(stdout);
+	if (system(cmd))
+		printf("# cannot read %s\n", path);
+}
+
+#define WSR_KNOBS	"/sys/kernel/mm/wsr/"
+#define WSR_MAX_KNOBS	32
+
+/* The writable knobs and their values, to put back after a fuzz run. */
+struct wsr_knobs {
+	char name[WSR_MAX_KNOBS][64];
+	char val[WSR_MAX_KNOBS][64];
+	int n;
+};
+
+static int wsr_knob_file(const char *name, char *buf, size_t len, bool write)
+{
+	char path[256];
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), WSR_KNOBS "%s", name);
+	fd = open(path, write ? O_WRONLY : O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	r = write ? (ssize_t)(pwrite(fd, buf, strlen(buf), 0)) :
+		    pread(fd, buf, len - 1, 0);
+	close(fd);
+	if (r < 0)
+		return -errno;
+	if (!write)
+		buf[r] = 0;
+	return 0;
+}
+
+static void wsr_knobs_save(struct wsr_knobs *k)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(WSR_KNOBS);
+	char path[256];
+
+	k->n = 0;
+	while (d && (de = readdir(d)) && k->n < WSR_MAX_KNOBS) {
+		snprintf(path, sizeof(path), WSR_KNOBS "%s", de->d_name);
+		if (stat(path, &st) || !S_ISREG(st.st_mode) ||
+		    !(st.st_mode & S_IWUSR))
+			continue;
+		snprintf(k->name[k->n], sizeof(k->name[0]), "%s", de->d_name);
+		if (!wsr_knob_file(de->d_name, k->val[k->n],
+				   sizeof(k->val[0]), false))
+			k->n++;
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Return: the number of knobs that were not as saved (now put back). */
+static int wsr_knobs_restore(struct wsr_knobs *k)
+{
+	char now[64];
+	int i, changed = 0;
+
+	for (i = 0; i < k->n; i++) {
+		if (wsr_knob_file(k->name[i], now, sizeof(now), false) ||
+		    !strcmp(now, k->val[i]))
+			continue;
+		changed++;
+		wsr_knob_file(k->name[i], k->val[i], 0, true);
+	}
+	return changed;
 }
 
 static pid_t wsr_fuzz_start(int *fd, unsigned long secs, unsigned long seed,
@@ -78,6 +188,7 @@ static pid_t wsr_fuzz_start(int *fd, unsigned long secs, unsigned long seed,
 }
 
 FIXTURE(fuzz) {
+	struct wsr_knobs knobs;
 };
 
 FIXTURE_SETUP(fuzz)
@@ -88,10 +199,13 @@ FIXTURE_SETUP(fuzz)
 		WSR_SETUP_SKIP("no " WSR_DEV " (module not loaded)");
 	ASSERT_LE(0, fd);
 	close(fd);
+	wsr_knobs_save(&self->knobs);
 }
 
+/* Whatever became of the fuzzer, the next suite gets the knobs as they were. */
 FIXTURE_TEARDOWN(fuzz)
 {
+	wsr_knobs_restore(&self->knobs);
 }
 
 /* The timeout is set from WSR_FUZZ_SECONDS in main() below. */
@@ -99,7 +213,8 @@ TEST_F_TIMEOUT(fuzz, run, 300)
 {
 	unsigned long secs = wsr_fuzz_env("WSR_FUZZ_SECONDS", 120);
 	struct wsr_fuzz_result res = { 0 };
-	int fd, status;
+	int fd, status, changed;
+	bool exited;
 	FILE *f;
 	pid_t pid;
 
@@ -110,9 +225,21 @@ TEST_F_TIMEOUT(fuzz, run, 300)
 	ASSERT_LT(0, pid);
 	f = fdopen(fd, "r");
 	ASSERT_NE(NULL, f);
-	wsr_fuzz_read(f, &res);
+	/* wsr-fuzz reports its own stuck threads 120 s after the deadline. */
+	exited = wsr_fuzz_read(f, &res, wsr_fuzz_now() + secs + WSR_FUZZ_GRACE);
+	if (!exited) {
+		TH_LOG("wsr-fuzz hung %d s after its deadline: killed",
+		       WSR_FUZZ_GRACE);
+		wsr_fuzz_stacks(pid);
+		kill(pid, SIGKILL);
+	}
 	fclose(f);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	changed = wsr_knobs_restore(&self->knobs);
+	/* wsr-fuzz puts back the knobs it flips when it exits normally. */
+	if (exited && WIFEXITED(status))
+		EXPECT_EQ(0, changed);
+	ASSERT_TRUE(exited);
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	ASSERT_TRUE(res.final) TH_LOG("no final wsr-fuzz: line");

@@ -556,6 +556,25 @@ static inline int wsr_json_u64(const char *line, const char *key,
 	return 0;
 }
 
+/* The /proc/vmstat counter @name, or -errno (-ENOENT: no such counter). */
+static inline long long wsr_vmstat(const char *name)
+{
+	FILE *f = fopen("/proc/vmstat", "re");
+	size_t len = strlen(name);
+	long long val = -ENOENT;
+	char line[256];
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, len) && line[len] == ' ') {
+			val = strtoll(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return val;
+}
+
 /*
  * Sum of "@field:" (kB) over the smaps entry of the VMA containing @addr;
  * -ENOENT when no VMA contains it.

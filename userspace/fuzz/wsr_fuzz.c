@@ -23,6 +23,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,8 +36,9 @@
 
 #include "fuzz.h"
 
-/* A thread in one op this long after the deadline is stuck in the kernel. */
+/* No call ends for this long: the run is stuck (see fz_join()). */
 #define FZ_STUCK_NS	(120ULL * 1000 * 1000 * 1000)
+#define FZ_PROGRESS_NS	(60ULL * 1000 * 1000 * 1000)
 
 static __thread struct fz_thread *fz_self;
 static uint64_t fz_total_calls;		/* atomic */
@@ -258,52 +260,84 @@ static void *fz_thread_main(void *arg)
 	return NULL;
 }
 
-/* Print where a stuck thread is: its op, its kernel stack. */
+/*
+ * Print where a stuck thread is: its op, its last ops, its kernel stack.
+ * With write(2): the thread may be stuck holding stdout's lock.
+ */
 static void fz_stuck(struct fz_thread *t)
 {
+	uint64_t since = __atomic_load_n(&t->cur_ns, __ATOMIC_RELAXED);
 	char path[64], buf[4096];
-	FILE *f;
-	size_t n;
+	ssize_t n;
+	int fd;
 
-	fz_error(t, "stuck for %llus in %s %#llx %#llx %#llx %#llx",
-		 (unsigned long long)((fz_now_ns() - t->cur_ns) / 1000000000),
-		 fz_kind_name[t->cur.kind % FZ_NR_KINDS],
-		 (unsigned long long)t->cur.a[0],
-		 (unsigned long long)t->cur.a[1],
-		 (unsigned long long)t->cur.a[2],
-		 (unsigned long long)t->cur.a[3]);
+	__atomic_add_fetch(&fz.errors, 1, __ATOMIC_RELAXED);
+	dprintf(STDOUT_FILENO,
+		"wsr-fuzz: ERROR (thread %d, tid %d): stuck for %llus in %s %#llx %#llx %#llx %#llx; fz.lock owner tid %d\n",
+		t->id, t->sys_tid,
+		(unsigned long long)(since ? (fz_now_ns() - since) / 1000000000 : 0),
+		fz_kind_name[t->cur.kind % FZ_NR_KINDS],
+		(unsigned long long)t->cur.a[0],
+		(unsigned long long)t->cur.a[1],
+		(unsigned long long)t->cur.a[2],
+		(unsigned long long)t->cur.a[3], fz.lock.__data.__owner);
+	if (!ftrylockfile(stdout)) {
+		fz_ring_dump(t);
+		fflush(stdout);
+		funlockfile(stdout);
+	}
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stack", t->sys_tid);
-	f = fopen(path, "re");
-	if (!f)
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	printf("wsr-fuzz: kernel stack of thread %d:\n%s", t->id, buf);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0)
+		dprintf(STDOUT_FILENO, "wsr-fuzz: kernel stack of thread %d:\n%.*s",
+			t->id, (int)n, buf);
 }
 
 /*
- * Join the threads; one still in an op FZ_STUCK_NS after the deadline is
- * stuck in the kernel: report it and let the caller exit without it.
+ * Join the threads.  Every FZ_PROGRESS_NS print how far the run is; when no
+ * call ends for FZ_STUCK_NS (a thread stuck in the kernel, or the fuzzer
+ * deadlocked on its own locks), or a thread is still in an op FZ_STUCK_NS
+ * after the deadline, report every unfinished thread and let the caller
+ * exit without them.
  */
-static bool fz_join(struct fz_thread *th, int n)
+static bool fz_join(struct fz_thread *th, int n, uint64_t start)
 {
-	uint64_t limit = fz.deadline_ns + FZ_STUCK_NS;
-	bool stuck = false;
-	int i;
+	uint64_t last_calls = 0, moved = fz_now_ns(), shown = moved, now;
+	uint64_t calls;
+	bool stalled = false;
+	int i, left;
 
-	for (i = 0; i < n; i++) {
-		while (!__atomic_load_n(&th[i].done, __ATOMIC_ACQUIRE) &&
-		       fz_now_ns() < limit)
-			usleep(100000);
-		if (!th[i].done && th[i].cur_ns) {
-			fz_stuck(&th[i]);
-			stuck = true;
-		} else if (th[i].done) {
-			pthread_join(th[i].tid, NULL);
+	do {
+		usleep(100000);
+		now = fz_now_ns();
+		calls = __atomic_load_n(&fz_total_calls, __ATOMIC_RELAXED);
+		if (calls != last_calls) {
+			last_calls = calls;
+			moved = now;
 		}
+		if (now - shown >= FZ_PROGRESS_NS) {
+			shown = now;
+			printf("wsr-fuzz: %llus: calls=%llu errors=%llu\n",
+			       (unsigned long long)((now - start) / 1000000000),
+			       (unsigned long long)calls,
+			       (unsigned long long)fz.errors);
+		}
+		for (i = 0, left = 0; i < n; i++)
+			left += !__atomic_load_n(&th[i].done, __ATOMIC_ACQUIRE);
+		stalled = now - moved >= FZ_STUCK_NS ||
+			  (fz.deadline_ns && now >= fz.deadline_ns + FZ_STUCK_NS);
+	} while (left && !stalled);
+	for (i = 0; i < n; i++) {
+		if (th[i].done)
+			pthread_join(th[i].tid, NULL);
+		else
+			fz_stuck(&th[i]);
 	}
-	return stuck;
+	return stalled;
 }
 
 /* @size bytes that end right before a PROT_NONE page. */
@@ -450,7 +484,12 @@ int main(int argc, char **argv)
 		fz.deadline_ns = 0;
 		__atomic_add_fetch(&fz.errors, 1, __ATOMIC_RELAXED);
 	}
-	stuck = th && fz_join(th, i);
+	stuck = th && fz_join(th, i, start);
+	/* A thread stuck holding stdout's lock: no report, no last line. */
+	if (stuck && ftrylockfile(stdout)) {
+		dprintf(STDOUT_FILENO, "wsr-fuzz: stdout is locked by a stuck thread\n");
+		_exit(1);
+	}
 	fz_report(fz_now_ns() - start, threads);
 	if (stuck) {
 		fflush(stdout);
