@@ -4,6 +4,7 @@
 #
 #   make              build the test kernel, module, userspace, selftests, images
 #   make check        host unit tests, then every selftest suite in QEMU
+#                     (debug kernel; KERNEL=perf for the production build)
 #   make vmcheck T=suite[:test][,...]   only the named suites in QEMU
 #   make demo         restore real snapshots through wsr and the baselines
 #   make soak         the soak suite on the debug kernel, DURATION seconds
@@ -15,11 +16,13 @@
 #
 # Variables: B (build directory, default ./build), WSR_CACHE (kernel cache,
 # default ~/.cache/wsr), WSR_PATCHES=0 (kernel without mm-patches),
-# T (tests to run), QEMU_TIMEOUT (seconds), DURATION (make soak and make
+# T (tests to run), KERNEL (debug or perf, for make check and make vmcheck),
+# QEMU_TIMEOUT (seconds), DURATION (make soak and make
 # fuzz, seconds), SEED (make fuzz).
 
 B ?= $(CURDIR)/build
 T ?=
+KERNEL ?= debug
 WSR_PATCHES ?= 1
 export WSR_PATCHES
 
@@ -90,11 +93,11 @@ HOST_TAPS = $$(for f in $(B)/logs/*.tap; do [ -e $$f ] && echo --host-tap $$f; d
 
 # The verdict comes from check-results.py, which reads the serial logs
 # (and the host TAP), not from QEMU's exit status.
-vmcheck: image-debug
-	@scripts/vm-check.sh debug $(B) "$(T)"
+vmcheck: image-$(KERNEL)
+	@scripts/vm-check.sh $(KERNEL) $(B) "$(T)"
 
-check: image-debug host-check
-	@scripts/vm-check.sh debug $(B) "$(T)" -- $(HOST_TAPS)
+check: image-$(KERNEL) host-check
+	@scripts/vm-check.sh $(KERNEL) $(B) "$(T)" -- $(HOST_TAPS)
 
 # The soak suite alone (not in make check): DURATION seconds of load, then
 # the module's objects and the memory must be back to their baseline.  The

@@ -213,7 +213,7 @@ static void op_restore(int snap, uint64_t *seed, enum soak_op op,
 	uint32_t flags = wsr_rand(seed) % 4 ? 0 : WSR_CREATE_NO_HUGE;
 	uint64_t chunks = 1 + wsr_rand(seed) % 4, np, n, i, off;
 	struct wsr_restore r;
-	char *mem;
+	char *mem = NULL;
 	long bad;
 	int dev, ret;
 
@@ -288,7 +288,7 @@ static void op_track(int snap, uint64_t *seed, uint64_t *all,
 		       WSR_HUGE;
 	uint64_t np = 2 * WSR_HUGE_PAGES, n = 16 + wsr_rand(seed) % 100, i;
 	bool at_create = wsr_rand(seed) & 1;
-	char *mem;
+	char *mem = NULL;
 	int dev, k;
 
 	dev = wsr_open_region(snap, at_create ? WSR_CREATE_TRACK : 0, off,
