@@ -38,12 +38,14 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
+#include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
 #include <linux/pseudo_fs.h>
 #include <linux/sched/signal.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 
 #include "wsr_internal.h"
@@ -51,8 +53,13 @@
 #define WSR_FS_MAGIC		0x77737262	/* "wsrb" */
 
 static struct vfsmount *wsr_mnt;
-/* protects wsr_bases and every wsr_base.node, .users, .stale */
+/*
+ * protects wsr_bases and every wsr_base.node, .users, .stale, .ka, and the
+ * keep-alive clock (wsr_keepalive.c)
+ */
 static DEFINE_MUTEX(wsr_base_lock);
+/* the current trim's number, for wsr_ka.pass (wsr_base_lock) */
+static u64 wsr_base_trim_pass;
 static LIST_HEAD(wsr_bases);
 static DEFINE_IDA(wsr_base_ida);
 
@@ -719,6 +726,7 @@ static struct wsr_base *wsr_base_new(struct file *uf, loff_t offset,
 	b->ctime = src_inode->i_ctime;
 	b->size = i_size_read(src_inode);
 	b->huge_ok = huge_ok;
+	wsr_ka_init(&b->ka, b->id);
 	return b;
 
 err_files:
@@ -802,10 +810,12 @@ void wsr_base_put(struct wsr_base *b)
 {
 	mutex_lock(&wsr_base_lock);
 	if (!--b->users) {
-		if (b->stale || !b->inode->i_mapping->nrpages)
+		if (b->stale || !b->inode->i_mapping->nrpages) {
 			wsr_base_free(b);
-		else
+		} else {
 			wsr_base_close_src(b);
+			wsr_ka_released(&b->ka);
+		}
 	}
 	mutex_unlock(&wsr_base_lock);
 }
@@ -832,12 +842,27 @@ unsigned long wsr_base_count(unsigned long *pages)
 	return n;
 }
 
+/* Drop an unused base's pages for the keep-alive policy. */
+static unsigned long wsr_base_evict(struct wsr_base *b, int reason, u64 now)
+{
+	unsigned long dropped;
+
+	lockdep_assert_held(&wsr_base_lock);
+	dropped = invalidate_mapping_pages(b->inode->i_mapping, 0, -1);
+	atomic64_add(dropped, &wsr_gstats.base_trimmed);
+	wsr_ka_evicted(&b->ka, reason, (u64)dropped << PAGE_SHIFT, now);
+	return dropped;
+}
+
 /**
  * wsr_base_trim() - hold the bases under base_max_kb
  *
- * While the bases hold more than base_max_kb (0: no cap), drops the
- * unmapped, unlocked pages of bases, those no region uses first, the
- * oldest first.  Mapped pages stay.
+ * Under the ttl policy, first drops the unmapped, unlocked pages of every
+ * unused base that expired.  Then, while the bases hold more than
+ * base_max_kb (0: no cap), drops those of unused bases one base at a time
+ * in the keep-alive policy's order (wsr_keepalive.c), and last the
+ * unmapped pages of bases in use, the oldest base first.  Mapped pages
+ * stay.
  *
  * Context: process context, may sleep; takes wsr_base_lock.
  */
@@ -845,28 +870,95 @@ void wsr_base_trim(void)
 {
 	unsigned long cap = READ_ONCE(wsr_base_max_kb) >> (PAGE_SHIFT - 10);
 	unsigned long total = 0, dropped;
-	struct wsr_base *b;
-	int pass;
+	struct wsr_base *b, *victim;
+	u64 now, pass;
 
-	if (!cap)
+	if (!cap && !wsr_ka_expiring())
 		return;
 	mutex_lock(&wsr_base_lock);
-	list_for_each_entry(b, &wsr_bases, node)
+	now = ktime_get_ns();
+	pass = ++wsr_base_trim_pass;
+	list_for_each_entry(b, &wsr_bases, node) {
+		if (!b->users && b->inode->i_mapping->nrpages &&
+		    wsr_ka_expired(&b->ka, now))
+			wsr_base_evict(b, WSR_KA_EXPIRED, now);
 		total += b->inode->i_mapping->nrpages;
-	for (pass = 0; pass < 2 && total > cap; pass++) {
-		list_for_each_entry_reverse(b, &wsr_bases, node) {
-			if (total <= cap)
-				break;
-			if (!pass && b->users)
+	}
+	while (cap && total > cap) {
+		victim = NULL;
+		list_for_each_entry(b, &wsr_bases, node) {
+			if (b->users || b->ka.pass == pass ||
+			    !b->inode->i_mapping->nrpages)
 				continue;
-			dropped = invalidate_mapping_pages(b->inode->i_mapping,
-							   0, -1);
-			atomic64_add(dropped, &wsr_gstats.base_trimmed);
-			total -= min(total, dropped);
+			if (!victim || wsr_ka_before(&b->ka, &victim->ka))
+				victim = b;
 		}
+		if (!victim)
+			break;
+		victim->ka.pass = pass;
+		dropped = wsr_base_evict(victim, WSR_KA_BUDGET, now);
+		total -= min(total, dropped);
+	}
+	list_for_each_entry_reverse(b, &wsr_bases, node) {
+		if (!cap || total <= cap)
+			break;
+		if (!b->users)
+			continue;
+		dropped = invalidate_mapping_pages(b->inode->i_mapping, 0, -1);
+		atomic64_add(dropped, &wsr_gstats.base_trimmed);
+		total -= min(total, dropped);
 	}
 	wsr_base_sweep();
 	mutex_unlock(&wsr_base_lock);
+}
+
+/**
+ * wsr_base_restored() - account a restore to the base's keep-alive state
+ * @b:   base
+ * @ls:  what the restore loaded
+ * @hit: every page asked for was resident (nothing loaded, none left to
+ *       copy from the page cache on fault)
+ * @ns:  duration of the restore
+ *
+ * Context: process context; takes wsr_base_lock.
+ */
+void wsr_base_restored(struct wsr_base *b, const struct wsr_load_stats *ls,
+		       bool hit, u64 ns)
+{
+	mutex_lock(&wsr_base_lock);
+	wsr_ka_restored(&b->ka, hit, !ls->present, ls->bytes, ns,
+			(u64)b->inode->i_mapping->nrpages << PAGE_SHIFT);
+	mutex_unlock(&wsr_base_lock);
+}
+
+/**
+ * wsr_base_show() - debugfs: one line per base
+ * @m: seq_file of /sys/kernel/debug/wsr/bases
+ *
+ * The policy line, then per base: id, users, the snapshot's inode and
+ * range, resident bytes and its keep-alive state.
+ *
+ * Return: 0.
+ * Context: process context; takes wsr_base_lock.
+ */
+int wsr_base_show(struct seq_file *m)
+{
+	struct wsr_base *b;
+	u64 now;
+
+	mutex_lock(&wsr_base_lock);
+	now = ktime_get_ns();
+	wsr_ka_show_head(m);
+	list_for_each_entry(b, &wsr_bases, node) {
+		seq_printf(m, "base %u users %lu ino %lu offset %llu length %llu resident %llu",
+			   b->id, b->users, b->ino, (u64)b->src.offset,
+			   (u64)b->src.npages << PAGE_SHIFT,
+			   (u64)b->inode->i_mapping->nrpages << PAGE_SHIFT);
+		wsr_ka_show(m, &b->ka, now);
+		seq_putc(m, '\n');
+	}
+	mutex_unlock(&wsr_base_lock);
+	return 0;
 }
 
 static int wsr_fs_init_fs_context(struct fs_context *fc)
