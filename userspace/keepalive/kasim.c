@@ -8,7 +8,8 @@
  *	("evict ID REASON") and, at the end, every base ("base ID freq F
  *	prio P").  selftests/wsr_keepalive.c writes such a file from what
  *	it did to the module and compares the output with the module's.
- *	Lines: "policy NAME", "ttl S", "cap BYTES", "get ID T" (a region
+ *	Lines: "policy NAME", "ttl S", "cap BYTES", "clock C" (the GDSF
+ *	clock the module started from), "get ID T" (a region
  *	over the base: found, or made with id ID), "restore ID T HIT COLD
  *	BYTES NS SIZE" (wsr_base_restored() then wsr_base_trim()), "put ID
  *	T" (the region closed), "trim T" (a knob write).  T in ns.
@@ -20,8 +21,9 @@
  *	nothing: C ms + working set / B MB/s; a hit: W ms + 0.25 us a
  *	page, the cost of mapping it), keeps it for its duration and lets
  *	it go.  Prints one JSON line: invocations, cold starts, cold-start
- *	ratio, total restore seconds, time-averaged and peak resident MB
- *	of all bases, evictions.
+ *	ratio, total restore seconds and those of cold restores (the
+ *	cold-start overhead), time-averaged and peak resident MB of all
+ *	bases, evictions.  --budget-mb 0: no budget.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -81,6 +83,8 @@ static int replay(const char *path)
 			c.ttl_s = v;
 		} else if (sscanf(line, "cap %llu", &v) == 1) {
 			c.cap = v;
+		} else if (sscanf(line, "clock %llu", &v) == 1) {
+			c.clock = v;
 		} else if (sscanf(line, "get %u %llu", &id, &t) == 2) {
 			b = find(&c, id);
 			if (!b)
@@ -233,7 +237,7 @@ static int trace(const char *path, int argc, char **argv)
 	double cold_ms = 20, bw_mbs = 400, warm_ms = 1, budget_mb = -1;
 	uint64_t ninv = 0, ncold = 0, nfn = 0, capfn = 0;
 	struct sim s = { .c = { .policy = -1, .ttl_s = 600 } };
-	double restore_ns = 0;
+	double restore_ns = 0, cold_ns = 0;
 	char line[256], word[32];
 	FILE *f;
 	int i;
@@ -318,6 +322,8 @@ static int trace(const char *path, int argc, char **argv)
 		ninv++;
 		ncold += !hit;
 		restore_ns += rt;
+		if (!hit)
+			cold_ns += rt;
 		s.c.total += fn->ws - base->resident;
 		base->resident = fn->ws;
 		if (s.c.total > s.peak)
@@ -333,10 +339,12 @@ static int trace(const char *path, int argc, char **argv)
 	printf("{\"policy\":\"%s\",\"budget_mb\":%.0f,\"ttl_s\":%" PRIu64
 	       ",\"functions\":%" PRIu64 ",\"invocations\":%" PRIu64
 	       ",\"cold\":%" PRIu64 ",\"cold_ratio\":%.5f,\"restore_s\":%.1f"
+	       ",\"cold_s\":%.1f"
 	       ",\"mem_avg_mb\":%.1f,\"mem_peak_mb\":%.1f,\"evictions\":%"
 	       PRIu64 "}\n",
 	       ka_policy_name(s.c.policy), budget_mb, s.c.ttl_s, nfn, ninv,
 	       ncold, ninv ? (double)ncold / ninv : 0, restore_ns / 1e9,
+	       cold_ns / 1e9,
 	       s.last_t ? s.area / s.last_t / 1048576 : 0,
 	       s.peak / 1048576.0, s.evictions);
 	return 0;
