@@ -14,6 +14,8 @@
 #   make style        checkpatch on module/ and mm-patches/
 #   make bench-keepalive   keep-alive policies on Azure-shaped traces
 #                     (simulator): tables and a PNG in $(B)/bench-keepalive
+#   make bench-keepalive-vm   the same policies replayed through wsr in the
+#                     test VM (64 snapshots, 3 budgets)
 #
 # Variables: B (build directory, default ./build), WSR_CACHE (kernel cache,
 # default ~/.cache/wsr), WSR_PATCHES=0 (kernel without mm-patches),
@@ -148,6 +150,16 @@ bench-keepalive: deps-bench
 	@$(MAKE) -s -C userspace/keepalive wsr-kasim
 	@userspace/keepalive/bench-keepalive.sh $(B)/bench-keepalive
 
+# The same policies in the test VM (debug kernel): restores issued from a
+# 64-snapshot trace through wsr, GDSF and LRU at 3 budgets, next to what
+# wsr-kasim gets on the same trace (selftests/wsr_kabench.c).
+bench-keepalive-vm: image-debug
+	@mkdir -p $(B)/logs; QEMU_TIMEOUT=$${QEMU_TIMEOUT:-4000} \
+		scripts/vm-check.sh debug $(B) kabench | tee $(B)/logs/kabench.txt; \
+	rc=$${PIPESTATUS[0]}; \
+	sed -n 's/\r$$//; s/^.*# kabench: //p' $(B)/logs/vm-debug-main.log; \
+	exit $$rc
+
 # --- style ------------------------------------------------------------------
 CHECKPATCH = $$(ls -d $${WSR_CACHE:-$$HOME/.cache/wsr}/src-*/scripts/checkpatch.pl | head -1)
 style: deps-style kernel-debug
@@ -167,4 +179,4 @@ clean:
 	-if [ -f userspace/Makefile ]; then $(MAKE) -s -C userspace clean; fi
 
 .PHONY: all userspace host-check vmcheck check soak fuzz demo shell style clean \
-	bench-keepalive
+	bench-keepalive bench-keepalive-vm

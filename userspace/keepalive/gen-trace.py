@@ -73,9 +73,13 @@ def main():
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--max-rate', type=float, default=30,
                     help='cap of invocations per minute per function')
+    ap.add_argument('--ws-div', type=int, default=1,
+                    help='divide working sets by this (the test VM run)')
+    ap.add_argument('--ws-max-kb', type=int, default=0,
+                    help='cap working sets at this many KiB (0: none)')
     a = ap.parse_args()
-    if a.functions < 1 or a.hours <= 0 or a.max_rate <= 0:
-        ap.error('--functions, --hours and --max-rate must be positive')
+    if a.functions < 1 or a.hours <= 0 or a.max_rate <= 0 or a.ws_div < 1:
+        ap.error('--functions, --hours, --max-rate, --ws-div must be > 0')
     rng = random.Random(a.seed)
     minutes = int(a.hours * 60)
     end_ms = minutes * 60000
@@ -85,7 +89,10 @@ def main():
         timer = rng.random() < 0.156
         bursty = not timer and rng.random() < 0.3
         mem = min(max(burr12(rng, 11.652, 0.221, 107.083), 16), 1536)
-        ws_kb = max(4, int(mem * 1024 * rng.uniform(0.05, 0.30)) // 4 * 4)
+        ws_kb = int(mem * 1024 * rng.uniform(0.05, 0.30)) // a.ws_div
+        if a.ws_max_kb:
+            ws_kb = min(ws_kb, a.ws_max_kb)
+        ws_kb = max(4, ws_kb // 4 * 4)
         avg_ms = min(max(math.exp(rng.gauss(-0.38, 2.36)) * 1000, 1), 600000)
         kind = 'timer' if timer else ('bursty' if bursty else 'poisson')
         fns.append((f, kind, ws_kb, mem, avg_ms, rate))
@@ -117,7 +124,8 @@ def main():
     out.write('# wsr keep-alive trace: Azure Functions shape (Shahrad et al.,'
               ' ATC 2020)\n')
     out.write(f'# functions={a.functions} hours={a.hours} seed={a.seed}'
-              f' max_rate={a.max_rate}\n')
+              f' max_rate={a.max_rate} ws_div={a.ws_div}'
+              f' ws_max_kb={a.ws_max_kb}\n')
     for f, kind, ws_kb, mem, avg_ms, _ in fns:
         out.write(f'fn {f} {kind} {ws_kb} {mem:.0f} {avg_ms:.0f}\n')
     for t, f, d in invs:

@@ -19,8 +19,9 @@
  *	Replays an invocation trace (gen-trace.py): each invocation gets
  *	its function's base, restores it (a miss when the base holds
  *	nothing: C ms + working set / B MB/s; a hit: W ms + 0.25 us a
- *	page, the cost of mapping it), keeps it for its duration and lets
- *	it go.  Prints one JSON line: invocations, cold starts, cold-start
+ *	page, the cost of mapping it; the restore is stamped at the
+ *	arrival), keeps it for its duration plus the restore and lets it
+ *	go.  Prints one JSON line: invocations, cold starts, cold-start
  *	ratio, total restore seconds and those of cold restores (the
  *	cold-start overhead), time-averaged and peak resident MB of all
  *	bases, evictions.  --budget-mb 0: no budget.
@@ -328,9 +329,13 @@ static int trace(const char *path, int argc, char **argv)
 		base->resident = fn->ws;
 		if (s.c.total > s.peak)
 			s.peak = s.c.total;
+		/*
+		 * Stamped at the arrival: events then reach the policy in
+		 * time order, as they reach the module in the VM run.
+		 */
 		ka_restored(&s.c, base, hit, !hit, hit ? 0 : fn->ws, rt,
-			    fn->ws, t + rt);
-		ka_trim(&s.c, t + rt);
+			    fn->ws, t);
+		ka_trim(&s.c, t);
 		heap_push(t + rt + d * 1000000ULL, b);
 	}
 	fclose(f);
