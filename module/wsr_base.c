@@ -854,6 +854,34 @@ static unsigned long wsr_base_evict(struct wsr_base *b, int reason, u64 now)
 	return dropped;
 }
 
+/*
+ * Drop unused bases in the keep-alive policy's order until @want pages
+ * went (or none is left to try); each base is tried once per @pass.
+ */
+static unsigned long wsr_base_evict_unused(unsigned long want, u64 pass,
+					   int reason, u64 now)
+{
+	unsigned long done = 0;
+	struct wsr_base *b, *victim;
+
+	lockdep_assert_held(&wsr_base_lock);
+	while (done < want) {
+		victim = NULL;
+		list_for_each_entry(b, &wsr_bases, node) {
+			if (b->users || b->ka.pass == pass ||
+			    !b->inode->i_mapping->nrpages)
+				continue;
+			if (!victim || wsr_ka_before(&b->ka, &victim->ka))
+				victim = b;
+		}
+		if (!victim)
+			break;
+		victim->ka.pass = pass;
+		done += wsr_base_evict(victim, reason, now);
+	}
+	return done;
+}
+
 /**
  * wsr_base_trim() - hold the bases under base_max_kb
  *
@@ -870,7 +898,7 @@ void wsr_base_trim(void)
 {
 	unsigned long cap = READ_ONCE(wsr_base_max_kb) >> (PAGE_SHIFT - 10);
 	unsigned long total = 0, dropped;
-	struct wsr_base *b, *victim;
+	struct wsr_base *b;
 	u64 now, pass;
 
 	if (!cap && !wsr_ka_expiring())
@@ -884,19 +912,9 @@ void wsr_base_trim(void)
 			wsr_base_evict(b, WSR_KA_EXPIRED, now);
 		total += b->inode->i_mapping->nrpages;
 	}
-	while (cap && total > cap) {
-		victim = NULL;
-		list_for_each_entry(b, &wsr_bases, node) {
-			if (b->users || b->ka.pass == pass ||
-			    !b->inode->i_mapping->nrpages)
-				continue;
-			if (!victim || wsr_ka_before(&b->ka, &victim->ka))
-				victim = b;
-		}
-		if (!victim)
-			break;
-		victim->ka.pass = pass;
-		dropped = wsr_base_evict(victim, WSR_KA_BUDGET, now);
+	if (cap && total > cap) {
+		dropped = wsr_base_evict_unused(total - cap, pass,
+						WSR_KA_BUDGET, now);
 		total -= min(total, dropped);
 	}
 	list_for_each_entry_reverse(b, &wsr_bases, node) {
@@ -961,6 +979,48 @@ int wsr_base_show(struct seq_file *m)
 	return 0;
 }
 
+/*
+ * Memory pressure: the unmapped pages of unused bases, whole bases in the
+ * keep-alive policy's order.  The LRU reclaims base pages as well, in its
+ * own order; this makes reclaim drop the bases the policy values least
+ * first.  Emptied bases are freed at the next trim or region creation,
+ * not here (no iput() in reclaim).  A reclaimer that would wait for
+ * wsr_base_lock, which is held while allocating, gives up instead.
+ */
+static unsigned long wsr_base_shrink_count(struct shrinker *s,
+					   struct shrink_control *sc)
+{
+	unsigned long n = 0;
+	struct wsr_base *b;
+
+	if (!mutex_trylock(&wsr_base_lock))
+		return 0;
+	list_for_each_entry(b, &wsr_bases, node)
+		if (!b->users)
+			n += b->inode->i_mapping->nrpages;
+	mutex_unlock(&wsr_base_lock);
+	return n;
+}
+
+static unsigned long wsr_base_shrink_scan(struct shrinker *s,
+					  struct shrink_control *sc)
+{
+	unsigned long freed;
+
+	if (!mutex_trylock(&wsr_base_lock))
+		return SHRINK_STOP;
+	freed = wsr_base_evict_unused(sc->nr_to_scan, ++wsr_base_trim_pass,
+				      WSR_KA_RECLAIM, ktime_get_ns());
+	mutex_unlock(&wsr_base_lock);
+	return freed ? freed : SHRINK_STOP;
+}
+
+static struct shrinker wsr_base_shrinker = {
+	.count_objects = wsr_base_shrink_count,
+	.scan_objects = wsr_base_shrink_scan,
+	.seeks = DEFAULT_SEEKS,
+};
+
 static int wsr_fs_init_fs_context(struct fs_context *fc)
 {
 	return init_pseudo(fc, WSR_FS_MAGIC) ? 0 : -ENOMEM;
@@ -974,19 +1034,26 @@ static struct file_system_type wsr_fs_type = {
 };
 
 /**
- * wsr_base_init() - mount wsr's pseudo filesystem
+ * wsr_base_init() - mount wsr's pseudo filesystem, register the shrinker
  *
  * Return: 0 or -errno.
  * Context: module init.
  */
 int wsr_base_init(void)
 {
+	int ret;
+
 	wsr_mnt = kern_mount(&wsr_fs_type);
-	return PTR_ERR_OR_ZERO(wsr_mnt);
+	if (IS_ERR(wsr_mnt))
+		return PTR_ERR(wsr_mnt);
+	ret = register_shrinker(&wsr_base_shrinker, "wsr-base");
+	if (ret)
+		kern_unmount(wsr_mnt);
+	return ret;
 }
 
 /**
- * wsr_base_exit() - free every base, unmount
+ * wsr_base_exit() - unregister the shrinker, free every base, unmount
  *
  * Context: module exit; no region is left.
  */
@@ -994,6 +1061,7 @@ void wsr_base_exit(void)
 {
 	struct wsr_base *b, *tmp;
 
+	unregister_shrinker(&wsr_base_shrinker);
 	mutex_lock(&wsr_base_lock);
 	list_for_each_entry_safe(b, tmp, &wsr_bases, node) {
 		WARN_ON_ONCE(b->users);

@@ -123,6 +123,7 @@ enum wsr_ka_policy {
 enum wsr_ka_reason {
 	WSR_KA_BUDGET = 1,	/* over base_max_kb */
 	WSR_KA_EXPIRED,		/* unused for ttl_s (ttl policy) */
+	WSR_KA_RECLAIM,		/* memory pressure (the shrinker) */
 };
 
 #define WSR_KA_FREQ_MAX		(1ULL << 20)

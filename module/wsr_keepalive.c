@@ -23,6 +23,9 @@
  *        the budget; over the budget, the base used longest ago goes
  *        first.
  *
+ * Memory pressure (the shrinker in wsr_base.c) drops unused bases in the
+ * same order.
+ *
  * "Used" is the end of a restore or the close of the last region of the
  * base.  A restore is a hit when every page it asked for was resident and
  * nothing was read; otherwise a miss.  Ties go to the lower base id.
@@ -207,14 +210,15 @@ bool wsr_ka_before(const struct wsr_ka *a, const struct wsr_ka *b)
  * @bytes:   bytes dropped
  * @now:     ktime_get_ns() of the trim
  *
- * Under gdsf a budget eviction raises the clock to the base's priority.
+ * Under gdsf a budget or reclaim eviction raises the clock to the base's
+ * priority.
  * The base starts again from nothing: frequency 0.
  *
  * Context: wsr_base_lock held.
  */
 void wsr_ka_evicted(struct wsr_ka *ka, int reason, u64 bytes, u64 now)
 {
-	if (reason == WSR_KA_BUDGET &&
+	if (reason != WSR_KA_EXPIRED &&
 	    READ_ONCE(wsr_ka_policy) == WSR_KA_GDSF)
 		wsr_ka_clock = max(wsr_ka_clock, ka->prio);
 	trace_wsr_ka_evict(ka->id, reason, bytes, ka->freq, ka->prio,

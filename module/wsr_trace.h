@@ -28,9 +28,9 @@
  *    set (sync: after its mapping; async: at the end of its background
  *    part): hit when it read nothing; bytes it read; its duration; the
  *    base's frequency and GDSF priority after it.
- *  - wsr_ka_evict per base the policy drops: reason 1 (over base_max_kb)
- *    or 2 (unused for ttl_s); bytes dropped; frequency and priority before;
- *    how long it had been unused.
+ *  - wsr_ka_evict per base the policy drops: reason 1 (over base_max_kb),
+ *    2 (unused for ttl_s) or 3 (memory pressure, the shrinker); bytes
+ *    dropped; frequency and priority before; how long it had been unused.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM wsr

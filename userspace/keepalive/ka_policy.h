@@ -145,7 +145,7 @@ static inline uint64_t ka_evict(struct ka_cache *c, struct ka_base *b,
 {
 	uint64_t bytes = b->resident;
 
-	if (reason == KA_BUDGET && c->policy == KA_GDSF && b->prio > c->clock)
+	if (reason != KA_EXPIRED && c->policy == KA_GDSF && b->prio > c->clock)
 		c->clock = b->prio;
 	if (c->on_evict)
 		c->on_evict(c->arg, b, reason, bytes);
