@@ -13,10 +13,15 @@
  *  - budget: with the budget set, restores keep the bases at the budget
  *    exactly, the oldest unused base dropped at every restore;
  *  - mapped: a base in use keeps every page, however small the budget;
+ *  - reclaim: memory pressure (the shrinker, driven by drop_caches=2)
+ *    drops unused bases in the same order as the budget, none in use;
  *  - ttl: an unused base goes ttl_s after its last use, not before, and
  *    only under the ttl policy;
  *  - knobs: bad values of policy and ttl_s are refused with EINVAL and
- *    change nothing.
+ *    change nothing;
+ *  - wsrtop: its keep-alive counters (BPF on wsr_ka_load and
+ *    wsr_ka_evict) are exactly the restores, hits, misses, bytes and
+ *    evictions done.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -344,14 +350,45 @@ static int ka_restore(FIXTURE_DATA(ka) *self, struct ka_region *reg,
 }
 
 /*
- * The crafted sequence: A, B and C restored 64, 8 and 1 times, released
- * in the order A, B, C; then the budget lowered to two bases, then one.
+ * The crafted sequence: bases A, B and C (snapshot ranges 0, 1 and 2)
+ * restored 64, 8 and 1 times, released in the order A, B, C.  0 or -errno.
+ */
+static const int ka_times[3] = { 64, 8, 1 };
+
+static int ka_craft(FIXTURE_DATA(ka) *self, struct ka_region *reg)
+{
+	int i, ret;
+
+	for (i = 0; i < 3; i++) {
+		ret = ka_open(self->snap, self->ino, i * KA_LEN, &reg[i]);
+		if (ret)
+			return ret;
+		self->t += 1000;
+		ka_log(self, "get %u %llu\n", reg[i].id,
+		       (unsigned long long)self->t);
+		ret = ka_restore(self, &reg[i], ka_times[i]);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < 3; i++) {
+		ret = ka_close(&reg[i]);
+		if (ret)
+			return ret;
+		self->t += 1000;
+		ka_log(self, "put %u %llu\n", reg[i].id,
+		       (unsigned long long)self->t);
+	}
+	return 0;
+}
+
+/*
+ * The crafted sequence, then the budget lowered to two bases, then one.
  * Checks every counter, the order of eviction (debugfs and tracepoint)
  * and the simulator's replay of the same sequence.
  */
 TEST_F_TIMEOUT(ka, eviction_order, 300)
 {
-	static const int times[3] = { 64, 8, 1 };
+	const int *times = ka_times;
 	struct ka_region reg[3];
 	unsigned int ev_ids[8], sim_ids[8], nsim = 0;
 	int ev_reasons[8], nev, i, k;
@@ -365,20 +402,7 @@ TEST_F_TIMEOUT(ka, eviction_order, 300)
 	ASSERT_LE(0, ka_rows(row, 0, &clock0));
 	ka_log(self, "policy %s\nttl 600\ncap 0\nclock %llu\n",
 	       variant->policy, (unsigned long long)clock0);
-	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(0, ka_open(self->snap, self->ino, i * KA_LEN,
-				     &reg[i]));
-		self->t += 1000;
-		ka_log(self, "get %u %llu\n", reg[i].id,
-		       (unsigned long long)self->t);
-		ASSERT_EQ(0, ka_restore(self, &reg[i], times[i]));
-	}
-	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(0, ka_close(&reg[i]));
-		self->t += 1000;
-		ka_log(self, "put %u %llu\n", reg[i].id,
-		       (unsigned long long)self->t);
-	}
+	ASSERT_EQ(0, ka_craft(self, reg));
 	ASSERT_LE(0, ka_rows(row, 0, &clock1));
 	EXPECT_EQ(clock0, clock1);
 	for (i = 0; i < 3; i++) {
@@ -458,6 +482,38 @@ TEST_F_TIMEOUT(ka, eviction_order, 300)
 	ASSERT_EQ(2U, nsim);
 	for (k = 0; k < 2; k++)
 		EXPECT_EQ(ev_ids[k], sim_ids[k]);
+}
+
+/*
+ * Memory pressure (echo 2 > drop_caches runs every shrinker) drops the
+ * unused bases in the policy's order and never a base in use.
+ */
+TEST_F_TIMEOUT(ka, reclaim_order, 300)
+{
+	struct ka_region reg[3], used;
+	unsigned int ids[8];
+	int reasons[8], n, k;
+	struct wsr_restore r;
+
+	ASSERT_EQ(0, ka_open(self->snap, self->ino, 3 * KA_LEN, &used));
+	ASSERT_EQ(0, wsr_restore(used.dev, self->ws, KA_WS, 0, &r));
+	ASSERT_EQ(0, ka_craft(self, reg));
+	EXPECT_EQ(-1, wsr_cmp_file(used.mem, self->snap, used.off,
+				   KA_WS_BYTES));
+	wsr_lru_drain();
+	ASSERT_EQ(0, ka_trace_start());
+	ASSERT_EQ(0, wsr_write_text("/proc/sys/vm/drop_caches", "2"));
+	n = ka_trace_evictions(ids, reasons, 8);
+	ASSERT_EQ(3, n);
+	for (k = 0; k < 3; k++) {
+		EXPECT_EQ(reg[variant->order[k]].id, ids[k]) TH_LOG("k %d", k);
+		EXPECT_EQ(3, reasons[k]);
+		EXPECT_EQ(0ULL, ka_resident(&reg[k]));
+	}
+	EXPECT_EQ(KA_WS_BYTES, ka_resident(&used));
+	EXPECT_EQ(-1, wsr_cmp_file(used.mem, self->snap, used.off,
+				   KA_WS_BYTES));
+	ASSERT_EQ(0, ka_close(&used));
 }
 
 /*
@@ -617,6 +673,95 @@ TEST_F(ka, bad_knob_values)
 	ASSERT_EQ(0, ka_policy_get(buf, sizeof(buf)));
 	EXPECT_STREQ("gdsf", buf);
 	EXPECT_EQ(0, wsr_knob_set("ttl_s", 604800));
+}
+
+#define KA_WSRTOP	"/usr/bin/wsrtop"
+#define KA_TOP_OUT	"/tmp/wsr-ka-wsrtop.out"
+#define KA_TOP_ERR	"/tmp/wsr-ka-wsrtop.err"
+
+/* Start wsrtop --json and wait for its ready line: its pid or -errno. */
+static int ka_wsrtop_start(void)
+{
+	char buf[4096];
+	pid_t pid;
+	int i;
+
+	unlink(KA_TOP_ERR);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		int out = open(KA_TOP_OUT, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int err = open(KA_TOP_ERR, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+			_exit(127);
+		execl(KA_WSRTOP, "wsrtop", "--json", (char *)NULL);
+		_exit(127);
+	}
+	/* Loading the BPF programs takes a while on the debug kernel. */
+	for (i = 0; i < 1200; i++) {
+		if (!wsr_read_text(KA_TOP_ERR, buf, sizeof(buf)) &&
+		    strstr(buf, "wsrtop: ready"))
+			return pid;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -ECHILD;
+		usleep(50000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -ETIMEDOUT;
+}
+
+/*
+ * wsrtop counts what the keep-alive tracepoints report: two misses and
+ * two hits over two bases, then both bases dropped for the budget.
+ */
+TEST_F_TIMEOUT(ka, wsrtop_counts, 300)
+{
+	static char out[65536];
+	struct ka_region a, b;
+	struct wsr_restore r;
+	int pid, status;
+	uint64_t v;
+
+	ASSERT_EQ(0, access(KA_WSRTOP, X_OK)) TH_LOG("missing " KA_WSRTOP);
+	pid = ka_wsrtop_start();
+	ASSERT_LT(0, pid) TH_LOG("wsrtop: %s", strerror(-pid));
+
+	ASSERT_EQ(0, ka_open(self->snap, self->ino, 0, &a));
+	ASSERT_EQ(0, wsr_restore(a.dev, self->ws, KA_WS, 0, &r));
+	ASSERT_EQ(0, wsr_restore(a.dev, self->ws, KA_WS, 0, &r));
+	ASSERT_EQ(0, wsr_restore(a.dev, self->ws, KA_WS, 0, &r));
+	ASSERT_EQ(0, ka_close(&a));
+	ASSERT_EQ(0, ka_open(self->snap, self->ino, KA_LEN, &b));
+	ASSERT_EQ(0, wsr_restore(b.dev, self->ws, KA_WS, 0, &r));
+	ASSERT_EQ(0, ka_close(&b));
+	wsr_lru_drain();
+	ASSERT_EQ(0, wsr_knob_set("base_max_kb", 4));
+	EXPECT_EQ(0ULL, ka_resident(&a));
+	EXPECT_EQ(0ULL, ka_resident(&b));
+
+	ASSERT_EQ(0, kill(pid, SIGINT));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	ASSERT_EQ(0, wsr_read_text(KA_TOP_OUT, out, sizeof(out)));
+	ASSERT_EQ(0, wsr_json_u64(out, "ka_restores", &v)) TH_LOG("%s", out);
+	EXPECT_EQ(4ULL, v);
+	ASSERT_EQ(0, wsr_json_u64(out, "ka_hits", &v));
+	EXPECT_EQ(2ULL, v);
+	ASSERT_EQ(0, wsr_json_u64(out, "ka_misses", &v));
+	EXPECT_EQ(2ULL, v);
+	ASSERT_EQ(0, wsr_json_u64(out, "ka_read_bytes", &v));
+	EXPECT_EQ(2 * KA_WS_BYTES, v);
+	ASSERT_EQ(0, wsr_json_u64(out, "ka_evict_budget", &v));
+	EXPECT_EQ(2ULL, v);
+	ASSERT_EQ(0, wsr_json_u64(out, "ka_evict_ttl", &v));
+	EXPECT_EQ(0ULL, v);
+	ASSERT_EQ(0, wsr_json_u64(out, "ka_evict_reclaim", &v));
+	EXPECT_EQ(0ULL, v);
+	ASSERT_EQ(0, wsr_json_u64(out, "ka_evict_bytes", &v));
+	EXPECT_EQ(2 * KA_WS_BYTES, v);
 }
 
 WSR_HARNESS_MAIN
