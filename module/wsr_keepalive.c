@@ -31,8 +31,9 @@
  * nothing was read; otherwise a miss.  Ties go to the lower base id.
  *
  * This file only keeps the numbers and compares them; it calls nothing of
- * wsr's.  Every function here is called with wsr_base_lock held (wsr_base.c
- * owns the table of bases), which protects struct wsr_ka and the clock.
+ * wsr's.  wsr_base_lock (wsr_base.c owns the table of bases) protects
+ * struct wsr_ka and the clock: every function that reads or changes them
+ * is called with it held (see each one's Context).
  * The userspace simulator (userspace/keepalive/ka_policy.h) is a port of
  * this file; keep the two in step.
  */
