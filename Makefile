@@ -13,6 +13,10 @@
 #   make fuzz DURATION=seconds [SEED=n]   only the wsr-fuzz syscall fuzzer
 #                     in QEMU (debug kernel, KCOV), for DURATION seconds
 #   make style        checkpatch on module/ and mm-patches/
+#   make bench-keepalive   keep-alive policies on Azure-shaped traces
+#                     (simulator): tables and a PNG in $(B)/bench-keepalive
+#   make bench-keepalive-vm   the same policies replayed through wsr in the
+#                     test VM (64 snapshots, 3 budgets)
 #
 # Variables: B (build directory, default ./build), WSR_CACHE (kernel cache,
 # default ~/.cache/wsr), WSR_PATCHES=0 (kernel without mm-patches),
@@ -141,6 +145,24 @@ shell: image-debug
 	@QEMU_INTERACTIVE=1 scripts/run-qemu.sh $$(cat $(B)/kdir-debug)/arch/x86/boot/bzImage \
 		$(B)/initramfs-debug.cpio.gz $(B)/data.img $(B)/logs/vm-shell.log wsr.mode=shell
 
+# --- keep-alive evaluation ---------------------------------------------------
+# GDSF, LRU and TTL on Azure-shaped invocation traces, in wsr-kasim (the
+# userspace port of module/wsr_keepalive.c): tables and a PNG in
+# $(B)/bench-keepalive.  Host only, a few minutes.
+bench-keepalive: deps-bench
+	@$(MAKE) -s -C userspace/keepalive wsr-kasim
+	@userspace/keepalive/bench-keepalive.sh $(B)/bench-keepalive
+
+# The same policies in the test VM (debug kernel): restores issued from a
+# 64-snapshot trace through wsr, GDSF and LRU at 3 budgets, next to what
+# wsr-kasim gets on the same trace (selftests/wsr_kabench.c).
+bench-keepalive-vm: image-debug
+	@mkdir -p $(B)/logs; QEMU_TIMEOUT=$${QEMU_TIMEOUT:-4000} \
+		scripts/vm-check.sh debug $(B) kabench | tee $(B)/logs/kabench.txt; \
+	rc=$${PIPESTATUS[0]}; \
+	sed -n 's/\r$$//; s/^.*# kabench: //p' $(B)/logs/vm-debug-main.log; \
+	exit $$rc
+
 # --- style ------------------------------------------------------------------
 CHECKPATCH = $$(ls -d $${WSR_CACHE:-$$HOME/.cache/wsr}/src-*/scripts/checkpatch.pl | head -1)
 style: deps-style kernel-debug
@@ -159,4 +181,5 @@ clean:
 	-$(MAKE) -s -C selftests clean
 	-if [ -f userspace/Makefile ]; then $(MAKE) -s -C userspace clean; fi
 
-.PHONY: all userspace host-check vmcheck check soak fuzz demo shell style clean
+.PHONY: all userspace host-check vmcheck check soak fuzz demo shell style clean \
+	bench-keepalive bench-keepalive-vm

@@ -38,12 +38,14 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
+#include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
 #include <linux/pseudo_fs.h>
 #include <linux/sched/signal.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 
 #include "wsr_internal.h"
@@ -51,8 +53,13 @@
 #define WSR_FS_MAGIC		0x77737262	/* "wsrb" */
 
 static struct vfsmount *wsr_mnt;
-/* protects wsr_bases and every wsr_base.node, .users, .stale */
+/*
+ * protects wsr_bases and every wsr_base.node, .users, .stale, .ka, and the
+ * keep-alive clock (wsr_keepalive.c)
+ */
 static DEFINE_MUTEX(wsr_base_lock);
+/* the current trim's number, for wsr_ka.pass (wsr_base_lock) */
+static u64 wsr_base_trim_pass;
 static LIST_HEAD(wsr_bases);
 static DEFINE_IDA(wsr_base_ida);
 
@@ -719,6 +726,7 @@ static struct wsr_base *wsr_base_new(struct file *uf, loff_t offset,
 	b->ctime = src_inode->i_ctime;
 	b->size = i_size_read(src_inode);
 	b->huge_ok = huge_ok;
+	wsr_ka_init(&b->ka, b->id);
 	return b;
 
 err_files:
@@ -802,10 +810,12 @@ void wsr_base_put(struct wsr_base *b)
 {
 	mutex_lock(&wsr_base_lock);
 	if (!--b->users) {
-		if (b->stale || !b->inode->i_mapping->nrpages)
+		if (b->stale || !b->inode->i_mapping->nrpages) {
 			wsr_base_free(b);
-		else
+		} else {
 			wsr_base_close_src(b);
+			wsr_ka_released(&b->ka);
+		}
 	}
 	mutex_unlock(&wsr_base_lock);
 }
@@ -832,12 +842,55 @@ unsigned long wsr_base_count(unsigned long *pages)
 	return n;
 }
 
+/* Drop an unused base's pages for the keep-alive policy. */
+static unsigned long wsr_base_evict(struct wsr_base *b, int reason, u64 now)
+{
+	unsigned long dropped;
+
+	lockdep_assert_held(&wsr_base_lock);
+	dropped = invalidate_mapping_pages(b->inode->i_mapping, 0, -1);
+	atomic64_add(dropped, &wsr_gstats.base_trimmed);
+	wsr_ka_evicted(&b->ka, reason, (u64)dropped << PAGE_SHIFT, now);
+	return dropped;
+}
+
+/*
+ * Drop unused bases in the keep-alive policy's order until @want pages
+ * went (or none is left to try); each base is tried once per @pass.
+ */
+static unsigned long wsr_base_evict_unused(unsigned long want, u64 pass,
+					   int reason, u64 now)
+{
+	unsigned long done = 0;
+	struct wsr_base *b, *victim;
+
+	lockdep_assert_held(&wsr_base_lock);
+	while (done < want) {
+		victim = NULL;
+		list_for_each_entry(b, &wsr_bases, node) {
+			if (b->users || b->ka.pass == pass ||
+			    !b->inode->i_mapping->nrpages)
+				continue;
+			if (!victim || wsr_ka_before(&b->ka, &victim->ka))
+				victim = b;
+		}
+		if (!victim)
+			break;
+		victim->ka.pass = pass;
+		done += wsr_base_evict(victim, reason, now);
+	}
+	return done;
+}
+
 /**
  * wsr_base_trim() - hold the bases under base_max_kb
  *
- * While the bases hold more than base_max_kb (0: no cap), drops the
- * unmapped, unlocked pages of bases, those no region uses first, the
- * oldest first.  Mapped pages stay.
+ * Under the ttl policy, first drops the unmapped, unlocked pages of every
+ * unused base that expired.  Then, while the bases hold more than
+ * base_max_kb (0: no cap), drops those of unused bases one base at a time
+ * in the keep-alive policy's order (wsr_keepalive.c), and last the
+ * unmapped pages of bases in use, the oldest base first.  Mapped pages
+ * stay.
  *
  * Context: process context, may sleep; takes wsr_base_lock.
  */
@@ -846,28 +899,127 @@ void wsr_base_trim(void)
 	unsigned long cap = READ_ONCE(wsr_base_max_kb) >> (PAGE_SHIFT - 10);
 	unsigned long total = 0, dropped;
 	struct wsr_base *b;
-	int pass;
+	u64 now, pass;
 
-	if (!cap)
+	if (!cap && !wsr_ka_expiring())
 		return;
 	mutex_lock(&wsr_base_lock);
-	list_for_each_entry(b, &wsr_bases, node)
+	now = ktime_get_ns();
+	pass = ++wsr_base_trim_pass;
+	list_for_each_entry(b, &wsr_bases, node) {
+		if (!b->users && b->inode->i_mapping->nrpages &&
+		    wsr_ka_expired(&b->ka, now))
+			wsr_base_evict(b, WSR_KA_EXPIRED, now);
 		total += b->inode->i_mapping->nrpages;
-	for (pass = 0; pass < 2 && total > cap; pass++) {
-		list_for_each_entry_reverse(b, &wsr_bases, node) {
-			if (total <= cap)
-				break;
-			if (!pass && b->users)
-				continue;
-			dropped = invalidate_mapping_pages(b->inode->i_mapping,
-							   0, -1);
-			atomic64_add(dropped, &wsr_gstats.base_trimmed);
-			total -= min(total, dropped);
-		}
+	}
+	if (cap && total > cap) {
+		dropped = wsr_base_evict_unused(total - cap, pass,
+						WSR_KA_BUDGET, now);
+		total -= min(total, dropped);
+	}
+	list_for_each_entry_reverse(b, &wsr_bases, node) {
+		if (!cap || total <= cap)
+			break;
+		if (!b->users)
+			continue;
+		dropped = invalidate_mapping_pages(b->inode->i_mapping, 0, -1);
+		atomic64_add(dropped, &wsr_gstats.base_trimmed);
+		total -= min(total, dropped);
 	}
 	wsr_base_sweep();
 	mutex_unlock(&wsr_base_lock);
 }
+
+/**
+ * wsr_base_restored() - account a restore to the base's keep-alive state
+ * @b:   base
+ * @ls:  what the restore loaded
+ * @hit: every page asked for was resident (nothing loaded, none left to
+ *       copy from the page cache on fault)
+ * @ns:  duration of the restore
+ *
+ * Context: process context; takes wsr_base_lock.
+ */
+void wsr_base_restored(struct wsr_base *b, const struct wsr_load_stats *ls,
+		       bool hit, u64 ns)
+{
+	mutex_lock(&wsr_base_lock);
+	wsr_ka_restored(&b->ka, hit, !ls->present, ls->bytes, ns,
+			(u64)b->inode->i_mapping->nrpages << PAGE_SHIFT);
+	mutex_unlock(&wsr_base_lock);
+}
+
+/**
+ * wsr_base_show() - debugfs: one line per base
+ * @m: seq_file of /sys/kernel/debug/wsr/bases
+ *
+ * The policy line, then per base: id, users, the snapshot's inode and
+ * range, resident bytes and its keep-alive state.
+ *
+ * Return: 0.
+ * Context: process context; takes wsr_base_lock.
+ */
+int wsr_base_show(struct seq_file *m)
+{
+	struct wsr_base *b;
+	u64 now;
+
+	mutex_lock(&wsr_base_lock);
+	now = ktime_get_ns();
+	wsr_ka_show_head(m);
+	list_for_each_entry(b, &wsr_bases, node) {
+		seq_printf(m, "base %u users %lu ino %lu offset %llu length %llu resident %llu",
+			   b->id, b->users, b->ino, (u64)b->src.offset,
+			   (u64)b->src.npages << PAGE_SHIFT,
+			   (u64)b->inode->i_mapping->nrpages << PAGE_SHIFT);
+		wsr_ka_show(m, &b->ka, now);
+		seq_putc(m, '\n');
+	}
+	mutex_unlock(&wsr_base_lock);
+	return 0;
+}
+
+/*
+ * Memory pressure: the unmapped pages of unused bases, whole bases in the
+ * keep-alive policy's order.  The LRU reclaims base pages as well, in its
+ * own order; this makes reclaim drop the bases the policy values least
+ * first.  Emptied bases are freed at the next trim or region creation,
+ * not here (no iput() in reclaim).  A reclaimer that would wait for
+ * wsr_base_lock, which is held while allocating, gives up instead.
+ */
+static unsigned long wsr_base_shrink_count(struct shrinker *s,
+					   struct shrink_control *sc)
+{
+	unsigned long n = 0;
+	struct wsr_base *b;
+
+	if (!mutex_trylock(&wsr_base_lock))
+		return 0;
+	list_for_each_entry(b, &wsr_bases, node)
+		if (!b->users)
+			n += b->inode->i_mapping->nrpages;
+	mutex_unlock(&wsr_base_lock);
+	return n;
+}
+
+static unsigned long wsr_base_shrink_scan(struct shrinker *s,
+					  struct shrink_control *sc)
+{
+	unsigned long freed;
+
+	if (!mutex_trylock(&wsr_base_lock))
+		return SHRINK_STOP;
+	freed = wsr_base_evict_unused(sc->nr_to_scan, ++wsr_base_trim_pass,
+				      WSR_KA_RECLAIM, ktime_get_ns());
+	mutex_unlock(&wsr_base_lock);
+	return freed ? freed : SHRINK_STOP;
+}
+
+static struct shrinker wsr_base_shrinker = {
+	.count_objects = wsr_base_shrink_count,
+	.scan_objects = wsr_base_shrink_scan,
+	.seeks = DEFAULT_SEEKS,
+};
 
 static int wsr_fs_init_fs_context(struct fs_context *fc)
 {
@@ -882,19 +1034,26 @@ static struct file_system_type wsr_fs_type = {
 };
 
 /**
- * wsr_base_init() - mount wsr's pseudo filesystem
+ * wsr_base_init() - mount wsr's pseudo filesystem, register the shrinker
  *
  * Return: 0 or -errno.
  * Context: module init.
  */
 int wsr_base_init(void)
 {
+	int ret;
+
 	wsr_mnt = kern_mount(&wsr_fs_type);
-	return PTR_ERR_OR_ZERO(wsr_mnt);
+	if (IS_ERR(wsr_mnt))
+		return PTR_ERR(wsr_mnt);
+	ret = register_shrinker(&wsr_base_shrinker, "wsr-base");
+	if (ret)
+		kern_unmount(wsr_mnt);
+	return ret;
 }
 
 /**
- * wsr_base_exit() - free every base, unmount
+ * wsr_base_exit() - unregister the shrinker, free every base, unmount
  *
  * Context: module exit; no region is left.
  */
@@ -902,6 +1061,7 @@ void wsr_base_exit(void)
 {
 	struct wsr_base *b, *tmp;
 
+	unregister_shrinker(&wsr_base_shrinker);
 	mutex_lock(&wsr_base_lock);
 	list_for_each_entry_safe(b, tmp, &wsr_bases, node) {
 		WARN_ON_ONCE(b->users);

@@ -12,6 +12,7 @@
  *	wsr_fault.c		the mapping: vm_ops, mmap
  *	wsr_tracker.c		a region's first-touch record
  *	wsr_base.c		per-snapshot page store (the base)
+ *	wsr_keepalive.c		which unused bases stay resident (policy)
  *	wsr_record.c		first-touch record type of both trackers
  *	wsr_io.c		reads from the snapshot file
  *
@@ -125,6 +126,53 @@ struct wsr_load_stats {
 	u64 huge;
 };
 
+/* enum wsr_ka_policy: the keep-alive policy knob (wsr_keepalive.c) */
+enum wsr_ka_policy {
+	WSR_KA_GDSF,
+	WSR_KA_LRU,
+	WSR_KA_TTL,
+};
+
+/* Why a base was dropped (wsr_ka_evict tracepoint). */
+enum wsr_ka_reason {
+	WSR_KA_BUDGET = 1,	/* over base_max_kb */
+	WSR_KA_EXPIRED,		/* unused for ttl_s (ttl policy) */
+	WSR_KA_RECLAIM,		/* memory pressure (the shrinker) */
+};
+
+#define WSR_KA_FREQ_MAX		(1ULL << 20)
+#define WSR_KA_COST_MAX		(U32_MAX)
+
+/**
+ * struct wsr_ka - keep-alive state of a base (wsr_keepalive.c)
+ * @id:         the base's id, the last tie-break
+ * @hits:       restores that found every page resident and read nothing
+ * @misses:     restores that read something
+ * @freq:       restores since the base was last loaded from nothing
+ * @cost_us:    duration of its last cold restore, microseconds
+ * @cost_bytes: bytes that restore read
+ * @size:       resident bytes after the last restore
+ * @prio:       GDSF priority set by the last restore
+ * @last_ns:    ktime_get_ns() of the last use (restore end, last close)
+ * @evictions:  times the policy dropped the base
+ * @pass:       the last trim that tried to drop the base (wsr_base.c)
+ *
+ * Protected by wsr_base_lock.
+ */
+struct wsr_ka {
+	u32 id;
+	u64 hits;
+	u64 misses;
+	u64 freq;
+	u64 cost_us;
+	u64 cost_bytes;
+	u64 size;
+	u64 prio;
+	u64 last_ns;
+	u64 evictions;
+	u64 pass;
+};
+
 /**
  * struct wsr_base - the page store of one snapshot range, shared by every
  * region over it
@@ -149,6 +197,7 @@ struct wsr_load_stats {
  * @lock:      protects @modes and @has_ws
  * @modes:     enum wsr_chunk_mode of every chunk
  * @has_ws:    a working set decided chunk modes: undecided ones are small
+ * @ka:        keep-alive state (wsr_base_lock)
  */
 struct wsr_base {
 	struct list_head node;
@@ -168,6 +217,7 @@ struct wsr_base {
 	spinlock_t lock;	/* protects @modes, @has_ws */
 	u8 *modes;
 	bool has_ws;
+	struct wsr_ka ka;
 };
 
 /**
@@ -279,6 +329,9 @@ extern unsigned long wsr_restore_map;
 extern unsigned long wsr_async_enabled;
 extern unsigned long wsr_tracker_capacity;
 extern unsigned long wsr_base_max_kb;
+/* Owned by wsr_keepalive.c, shown by wsr_sysfs.c. */
+extern unsigned long wsr_ka_policy;
+extern unsigned long wsr_ttl_s;
 
 /* read_batch_kb in pages; a load samples it once (see wsr_base_load()). */
 static inline unsigned long wsr_read_batch_pages(void)
@@ -314,6 +367,22 @@ unsigned long wsr_io_cached_pages(const struct wsr_src *s, pgoff_t start,
 void wsr_io_readahead(const struct wsr_src *s, pgoff_t start,
 		      unsigned long nr);
 
+/* wsr_keepalive.c: called with wsr_base_lock held, see there */
+struct seq_file;
+int wsr_ka_policy_parse(const char *buf);
+const char *wsr_ka_policy_name(unsigned long policy);
+void wsr_ka_init(struct wsr_ka *ka, u32 id);
+u64 wsr_ka_priority(u64 clock, u64 freq, u64 cost_us, u64 size);
+void wsr_ka_restored(struct wsr_ka *ka, bool hit, bool cold, u64 bytes,
+		     u64 ns, u64 size);
+void wsr_ka_released(struct wsr_ka *ka);
+bool wsr_ka_expiring(void);
+bool wsr_ka_expired(const struct wsr_ka *ka, u64 now);
+bool wsr_ka_before(const struct wsr_ka *a, const struct wsr_ka *b);
+void wsr_ka_evicted(struct wsr_ka *ka, int reason, u64 bytes, u64 now);
+void wsr_ka_show_head(struct seq_file *m);
+void wsr_ka_show(struct seq_file *m, const struct wsr_ka *ka, u64 now);
+
 /* wsr_base.c */
 int wsr_base_init(void);
 void wsr_base_exit(void);
@@ -334,6 +403,9 @@ void wsr_base_clip_to_missing(struct wsr_base *b, pgoff_t index,
 void wsr_base_resident(struct wsr_base *b, u64 *huge, u64 *small);
 void wsr_base_unmap(struct wsr_base *b);
 void wsr_base_trim(void);
+void wsr_base_restored(struct wsr_base *b, const struct wsr_load_stats *ls,
+		       bool hit, u64 ns);
+int wsr_base_show(struct seq_file *m);
 unsigned long wsr_base_count(unsigned long *pages);
 
 /* wsr_record.c */

@@ -158,6 +158,7 @@ void wsr_restore_work(struct work_struct *work)
 		ls.cache += one.cache;
 		ls.device += one.device;
 		ls.bytes += one.bytes;
+		ls.present += one.present;
 		pos += k;
 		spin_lock(&r->lock);
 		a->pending -= min_t(u64, a->pending, k);
@@ -172,6 +173,9 @@ void wsr_restore_work(struct work_struct *work)
 	current->active_memcg = old;
 	trace_wsr_restore_done(r->id, ls.cache, ls.device, ls.bytes,
 			       ktime_get_ns() - a->start);
+	if (!ret && pos >= a->npages)
+		wsr_base_restored(r->base, &ls, !ls.cache && !ls.device,
+				  ktime_get_ns() - a->start);
 	wsr_base_trim();
 
 	kvfree(a->pages);
@@ -358,6 +362,10 @@ int wsr_restore(struct wsr_region *r, pgoff_t *order, unsigned long *set,
 			       ktime_get_ns() - t0);
 	if (!ret)
 		wsr_restore_map_ws(r, order, nu);
+	if (!ret && n)
+		wsr_base_restored(r->base, &ls,
+				  !left && !ls.cache && !ls.device,
+				  ktime_get_ns() - t0);
 	wsr_base_trim();
 	if (ret) {
 		/* A failed first restore leaves the chunk policy as it was. */

@@ -2,7 +2,9 @@
 /*
  * wsr sysfs: /sys/kernel/mm/wsr/ tuning knobs and module-wide statistics.
  *
- * Lock order: wsr_sysfs_lock (mutex) -> wsr_base_lock.  Knobs are single
+ * Lock order: wsr_sysfs_lock (mutex) -> wsr_base_lock.  debugfs
+ * (/sys/kernel/debug/wsr/bases) shows the bases and their keep-alive
+ * state under wsr_base_lock alone.  Knobs are single
  * words written under wsr_sysfs_lock and read with READ_ONCE() by the rest
  * of the module, which samples them when it needs them.
  *
@@ -11,9 +13,11 @@
  * -EINVAL and the knob keeps its value.
  */
 #include <linux/capability.h>
+#include <linux/debugfs.h>
 #include <linux/kobject.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/seq_file.h>
 #include <linux/sysfs.h>
 
 #include "wsr_internal.h"
@@ -34,6 +38,7 @@ struct wsr_global_stats wsr_gstats;
 /* protects knob updates (base_max_kb also trims the bases) */
 static DEFINE_MUTEX(wsr_sysfs_lock);
 static struct kobject *wsr_kobj;
+static struct dentry *wsr_debugfs;
 
 /* A knob: a value in [min, max] that is a multiple of step. */
 struct wsr_knob {
@@ -64,7 +69,7 @@ static ssize_t wsr_knob_store(struct kobject *kobj, struct kobj_attribute *a,
 		return -EINVAL;
 	mutex_lock(&wsr_sysfs_lock);
 	WRITE_ONCE(*k->val, v);
-	if (k->val == &wsr_base_max_kb)
+	if (k->val == &wsr_base_max_kb || k->val == &wsr_ttl_s)
 		wsr_base_trim();
 	mutex_unlock(&wsr_sysfs_lock);
 	return count;
@@ -93,6 +98,34 @@ WSR_KNOB(restore_map, 0, 2);
 WSR_KNOB(async_enabled, 0, 1);
 WSR_KNOB(tracker_capacity, 1, 1UL << 26);
 WSR_KNOB_KB(base_max_kb, 0, 1UL << 40);
+WSR_KNOB(ttl_s, 1, 7 * 24 * 3600);
+
+static ssize_t policy_show(struct kobject *kobj, struct kobj_attribute *a,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  wsr_ka_policy_name(READ_ONCE(wsr_ka_policy)));
+}
+
+/* A new policy decides at once what stays under base_max_kb. */
+static ssize_t policy_store(struct kobject *kobj, struct kobj_attribute *a,
+			    const char *buf, size_t count)
+{
+	int p;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	p = wsr_ka_policy_parse(buf);
+	if (p < 0)
+		return p;
+	mutex_lock(&wsr_sysfs_lock);
+	WRITE_ONCE(wsr_ka_policy, p);
+	wsr_base_trim();
+	mutex_unlock(&wsr_sysfs_lock);
+	return count;
+}
+
+static struct kobj_attribute wsr_attr_policy = __ATTR_RW_MODE(policy, 0644);
 
 #define WSR_STAT64(_name)						\
 static ssize_t _name##_show(struct kobject *kobj,			\
@@ -153,6 +186,8 @@ static struct attribute *wsr_attrs[] = {
 	&wsr_knob_async_enabled.attr.attr,
 	&wsr_knob_tracker_capacity.attr.attr,
 	&wsr_knob_base_max_kb.attr.attr,
+	&wsr_knob_ttl_s.attr.attr,
+	&wsr_attr_policy.attr,
 	&wsr_attr_regions.attr,
 	&wsr_attr_faults.attr,
 	&wsr_attr_faults_huge.attr,
@@ -172,8 +207,16 @@ static const struct attribute_group wsr_attr_group = {
 	.attrs = wsr_attrs,
 };
 
+static int wsr_debugfs_bases_show(struct seq_file *m, void *unused)
+{
+	return wsr_base_show(m);
+}
+DEFINE_SHOW_ATTRIBUTE(wsr_debugfs_bases);
+
 /**
- * wsr_sysfs_init() - create /sys/kernel/mm/wsr/
+ * wsr_sysfs_init() - create /sys/kernel/mm/wsr/ and /sys/kernel/debug/wsr/
+ *
+ * Without debugfs the module works, without its bases file.
  *
  * Return: 0 or -errno.
  * Context: module init.
@@ -189,17 +232,22 @@ int wsr_sysfs_init(void)
 	if (ret) {
 		kobject_put(wsr_kobj);
 		wsr_kobj = NULL;
+		return ret;
 	}
-	return ret;
+	wsr_debugfs = debugfs_create_dir("wsr", NULL);
+	debugfs_create_file("bases", 0400, wsr_debugfs, NULL,
+			    &wsr_debugfs_bases_fops);
+	return 0;
 }
 
 /**
- * wsr_sysfs_exit() - remove /sys/kernel/mm/wsr/
+ * wsr_sysfs_exit() - remove /sys/kernel/mm/wsr/ and /sys/kernel/debug/wsr/
  *
  * Context: module exit.
  */
 void wsr_sysfs_exit(void)
 {
+	debugfs_remove_recursive(wsr_debugfs);
 	sysfs_remove_group(wsr_kobj, &wsr_attr_group);
 	kobject_put(wsr_kobj);
 }

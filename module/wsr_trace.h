@@ -22,6 +22,15 @@
  *    (read_gap_kb) go to bytes_gap, which no event reports.
  *  - wsr_restore_done per WSR_IOC_RESTORE (sync), or at the end of the
  *    background part of an async one, with that restore's totals.
+ *
+ * Keep-alive (wsr_keepalive.c), per base:
+ *  - wsr_ka_load per successful restore of a base with a non-empty working
+ *    set (sync: after its mapping; async: at the end of its background
+ *    part): hit when it read nothing; bytes it read; its duration; the
+ *    base's frequency and GDSF priority after it.
+ *  - wsr_ka_evict per base the policy drops: reason 1 (over base_max_kb),
+ *    2 (unused for ttl_s) or 3 (memory pressure, the shrinker); bytes
+ *    dropped; frequency and priority before; how long it had been unused.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM wsr
@@ -134,6 +143,56 @@ TRACE_EVENT(wsr_restore_done,
 	TP_printk("region=%u pages_cache=%llu pages_device=%llu bytes_read=%llu latency_ns=%llu",
 		  __entry->region, __entry->pages_cache, __entry->pages_device,
 		  __entry->bytes_read, __entry->latency_ns)
+);
+
+TRACE_EVENT(wsr_ka_load,
+	TP_PROTO(u32 base, bool hit, u64 bytes, u64 latency_ns, u64 freq,
+		 u64 prio),
+	TP_ARGS(base, hit, bytes, latency_ns, freq, prio),
+	TP_STRUCT__entry(
+		__field(u32, base)
+		__field(bool, hit)
+		__field(u64, bytes)
+		__field(u64, latency_ns)
+		__field(u64, freq)
+		__field(u64, prio)
+	),
+	TP_fast_assign(
+		__entry->base = base;
+		__entry->hit = hit;
+		__entry->bytes = bytes;
+		__entry->latency_ns = latency_ns;
+		__entry->freq = freq;
+		__entry->prio = prio;
+	),
+	TP_printk("base=%u hit=%d bytes=%llu latency_ns=%llu freq=%llu prio=%llu",
+		  __entry->base, __entry->hit, __entry->bytes,
+		  __entry->latency_ns, __entry->freq, __entry->prio)
+);
+
+TRACE_EVENT(wsr_ka_evict,
+	TP_PROTO(u32 base, int reason, u64 bytes, u64 freq, u64 prio,
+		 u64 idle_ns),
+	TP_ARGS(base, reason, bytes, freq, prio, idle_ns),
+	TP_STRUCT__entry(
+		__field(u32, base)
+		__field(int, reason)
+		__field(u64, bytes)
+		__field(u64, freq)
+		__field(u64, prio)
+		__field(u64, idle_ns)
+	),
+	TP_fast_assign(
+		__entry->base = base;
+		__entry->reason = reason;
+		__entry->bytes = bytes;
+		__entry->freq = freq;
+		__entry->prio = prio;
+		__entry->idle_ns = idle_ns;
+	),
+	TP_printk("base=%u reason=%d bytes=%llu freq=%llu prio=%llu idle_ns=%llu",
+		  __entry->base, __entry->reason, __entry->bytes,
+		  __entry->freq, __entry->prio, __entry->idle_ns)
 );
 
 #endif /* _WSR_TRACE_H */

@@ -9,6 +9,7 @@ declare -A GROUP=(
 	[vm]="qemu-system-x86 busybox-static e2fsprogs xfsprogs openssl python3 file cpio"
 	[userspace]="build-essential clang llvm libclang-rt-14-dev zlib1g-dev libelf-dev libbpf-dev bpftool pkg-config man-db groff-base"
 	[style]="perl python3 sparse"
+	[bench]="python3 gnuplot-nox"
 )
 
 want=()

@@ -71,6 +71,14 @@ struct {
 	__type(value, struct wsrtop_pending);
 } pending SEC(".maps");
 
+/* Keep-alive counters, WSRTOP_KA_* (wsrtop.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WSRTOP_KA_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u64);
+} ka SEC(".maps");
+
 /* Never written: the zeros new map entries are created from. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -85,6 +93,14 @@ static __always_inline void count(void *map, __u32 index)
 
 	if (v)
 		__sync_fetch_and_add(v, 1);
+}
+
+static __always_inline void add(void *map, __u32 index, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(map, &index);
+
+	if (v)
+		__sync_fetch_and_add(v, n);
 }
 
 static __always_inline void count_lost(void)
@@ -314,6 +330,27 @@ int BPF_PROG(on_restore_run, __u32 region, __u64 index, __u64 npages,
 	}
 	p->runs++;
 	p->pages[s] += npages;
+	return 0;
+}
+
+SEC("raw_tp/wsr_ka_load")
+int BPF_PROG(on_ka_load, __u32 base, bool hit, __u64 bytes, __u64 latency_ns,
+	     __u64 freq, __u64 prio)
+{
+	count(&ka, WSRTOP_KA_LOADS);
+	count(&ka, hit ? WSRTOP_KA_HITS : WSRTOP_KA_MISSES);
+	add(&ka, WSRTOP_KA_READ, bytes);
+	return 0;
+}
+
+SEC("raw_tp/wsr_ka_evict")
+int BPF_PROG(on_ka_evict, __u32 base, int reason, __u64 bytes, __u64 freq,
+	     __u64 prio, __u64 idle_ns)
+{
+	/* enum wsr_ka_reason: 1 budget, 2 ttl, 3 reclaim */
+	count(&ka, reason == 3 ? WSRTOP_KA_EVICT_RECLAIM :
+		   reason == 2 ? WSRTOP_KA_EVICT_TTL : WSRTOP_KA_EVICT_BUDGET);
+	add(&ka, WSRTOP_KA_EVICT_BYTES, bytes);
 	return 0;
 }
 

@@ -81,6 +81,7 @@ struct wsrtop_hists {
 	__u64 run[WSRTOP_NR_SRC][WSRTOP_HIST_SLOTS];
 	__u64 restore[WSRTOP_HIST_SLOTS];
 	__u64 lost;
+	__u64 ka[WSRTOP_KA_ENTRIES];
 };
 
 static volatile sig_atomic_t exiting;
@@ -350,6 +351,36 @@ static __u64 read_lost(struct wsrtop_bpf *skel)
 	return v;
 }
 
+static void read_ka(struct wsrtop_bpf *skel, __u64 *ka)
+{
+	__u32 key;
+
+	for (key = 0; key < WSRTOP_KA_ENTRIES; key++) {
+		ka[key] = 0;
+		bpf_map__lookup_elem(skel->maps.ka, &key, sizeof(key),
+				     &ka[key], sizeof(ka[key]), 0);
+	}
+}
+
+/* One line: the keep-alive of the bases since the tool started. */
+static void print_ka(const __u64 *ka)
+{
+	char rbuf[16], ebuf[16];
+
+	printf("keep-alive: %llu base restores (%llu hits, %llu misses, %s read), %llu bases dropped (%llu budget, %llu ttl, %llu reclaim, %s)\n",
+	       (unsigned long long)ka[WSRTOP_KA_LOADS],
+	       (unsigned long long)ka[WSRTOP_KA_HITS],
+	       (unsigned long long)ka[WSRTOP_KA_MISSES],
+	       fmt_size(rbuf, sizeof(rbuf), ka[WSRTOP_KA_READ]),
+	       (unsigned long long)(ka[WSRTOP_KA_EVICT_BUDGET] +
+				    ka[WSRTOP_KA_EVICT_TTL] +
+				    ka[WSRTOP_KA_EVICT_RECLAIM]),
+	       (unsigned long long)ka[WSRTOP_KA_EVICT_BUDGET],
+	       (unsigned long long)ka[WSRTOP_KA_EVICT_TTL],
+	       (unsigned long long)ka[WSRTOP_KA_EVICT_RECLAIM],
+	       fmt_size(ebuf, sizeof(ebuf), ka[WSRTOP_KA_EVICT_BYTES]));
+}
+
 static int read_hists(struct wsrtop_bpf *skel, struct wsrtop_hists *h)
 {
 	__u32 key;
@@ -372,11 +403,12 @@ static int read_hists(struct wsrtop_bpf *skel, struct wsrtop_hists *h)
 			h->fault[s][i] = v;
 	}
 	h->lost = read_lost(skel);
+	read_ka(skel, h->ka);
 	return 0;
 }
 
 static void print_live(struct wsrtop_table *t, double dt,
-		       unsigned long long lost)
+		       unsigned long long lost, const __u64 *ka)
 {
 	const struct wsrtop_region *c, *p;
 	struct wsrtop_row *row;
@@ -391,6 +423,7 @@ static void print_live(struct wsrtop_table *t, double dt,
 	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&now));
 	printf("\n%s  regions: %zu live  lost events: %llu\n", tbuf, live,
 	       lost);
+	print_ka(ka);
 	for (i = 0; i < t->nr && t->rows[i].shown_gone; i++)
 		;
 	if (i == t->nr) {
@@ -487,6 +520,7 @@ static void print_summary(const struct wsrtop_table *t,
 
 	printf("\nwsrtop: %.1f s, %zu regions, %llu lost events\n", elapsed,
 	       t->nr, (unsigned long long)h->lost);
+	print_ka(h->ka);
 	printf("%6s %7s %7s %7s %6s %7s %7s %7s %8s %8s %9s %5s %4s %s\n",
 	       "REGION", "OFFSET", "LENGTH", "FAULTS", "HUGE", "POOL", "CACHE",
 	       "DEVICE", "PG-CACHE", "PG-DEV", "READ-B", "RUNS", "RST",
@@ -601,6 +635,15 @@ static void print_json(const struct wsrtop_table *t,
 	printf("{\n  \"version\": 1, \"duration_ms\": %llu, \"lost\": %llu,\n",
 	       (unsigned long long)(elapsed * 1000),
 	       (unsigned long long)h->lost);
+	printf("  \"keepalive\": {\"ka_restores\": %llu, \"ka_hits\": %llu, \"ka_misses\": %llu, \"ka_read_bytes\": %llu, \"ka_evict_budget\": %llu, \"ka_evict_ttl\": %llu, \"ka_evict_reclaim\": %llu, \"ka_evict_bytes\": %llu},\n",
+	       (unsigned long long)h->ka[WSRTOP_KA_LOADS],
+	       (unsigned long long)h->ka[WSRTOP_KA_HITS],
+	       (unsigned long long)h->ka[WSRTOP_KA_MISSES],
+	       (unsigned long long)h->ka[WSRTOP_KA_READ],
+	       (unsigned long long)h->ka[WSRTOP_KA_EVICT_BUDGET],
+	       (unsigned long long)h->ka[WSRTOP_KA_EVICT_TTL],
+	       (unsigned long long)h->ka[WSRTOP_KA_EVICT_RECLAIM],
+	       (unsigned long long)h->ka[WSRTOP_KA_EVICT_BYTES]);
 	printf("  \"regions\": [\n");
 	for (i = 0; i < t->nr; i++)
 		json_region(&t->rows[i], i + 1 == t->nr);
@@ -691,8 +734,12 @@ int main(int argc, char **argv)
 		if (err)
 			break;
 		poll_pending(&table, pending_fd);
-		if (live)
-			print_live(&table, now - last, read_lost(skel));
+		if (live) {
+			__u64 ka[WSRTOP_KA_ENTRIES];
+
+			read_ka(skel, ka);
+			print_live(&table, now - last, read_lost(skel), ka);
+		}
 		last = now;
 		if (opts.once || (opts.duration &&
 				  now - start >= opts.duration))

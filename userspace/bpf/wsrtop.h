@@ -35,6 +35,21 @@
 #define WSRTOP_MISC_LOST	0
 #define WSRTOP_MISC_ENTRIES	1
 
+/*
+ * The "ka" array map: keep-alive of the snapshot bases (wsr_ka_load and
+ * wsr_ka_evict), module-wide (bases are not regions: --region does not
+ * filter them).
+ */
+#define WSRTOP_KA_LOADS		0	/* restores of a base */
+#define WSRTOP_KA_HITS		1	/* of those, all resident, nothing read */
+#define WSRTOP_KA_MISSES	2	/* of those, something read */
+#define WSRTOP_KA_READ		3	/* bytes those restores read */
+#define WSRTOP_KA_EVICT_BUDGET	4	/* bases dropped over base_max_kb */
+#define WSRTOP_KA_EVICT_TTL	5	/* bases dropped unused for ttl_s */
+#define WSRTOP_KA_EVICT_BYTES	6	/* bytes dropped */
+#define WSRTOP_KA_EVICT_RECLAIM	7	/* bases dropped by memory pressure */
+#define WSRTOP_KA_ENTRIES	8
+
 /**
  * struct wsrtop_config - the "config" array map's one entry, written by
  * userspace between load and attach
