@@ -199,6 +199,37 @@ static vm_fault_t wsr_fault_pte_table(struct vm_fault *vmf)
 	return err ? VM_FAULT_SIGBUS : 0;
 }
 
+/*
+ * A fault that dropped mmap_lock must return VM_FAULT_RETRY even when its
+ * load failed.  The page fault handler then retries with FAULT_FLAG_TRIED
+ * and gets SIGBUS, but GUP's populate loop (MAP_POPULATE, mlock()) retries
+ * without it and would spin for as long as the load fails: a page whose
+ * load failed that way is loaded with mmap_lock held the next time.
+ */
+static void wsr_fault_failed(struct wsr_region *r, pgoff_t index)
+{
+	spin_lock(&r->lock);
+	r->failed[r->failed_next++ % WSR_FAILED_SLOTS] = index + 1;
+	spin_unlock(&r->lock);
+}
+
+/* Did the last load of @index fail after dropping mmap_lock?  Forgets it. */
+static bool wsr_fault_failed_before(struct wsr_region *r, pgoff_t index)
+{
+	bool ret = false;
+	int i;
+
+	spin_lock(&r->lock);
+	for (i = 0; i < WSR_FAILED_SLOTS; i++) {
+		if (r->failed[i] == index + 1) {
+			r->failed[i] = 0;
+			ret = true;
+		}
+	}
+	spin_unlock(&r->lock);
+	return ret;
+}
+
 static vm_fault_t wsr_fault(struct vm_fault *vmf)
 {
 	struct wsr_region *r = vmf->vma->vm_file->private_data;
@@ -234,7 +265,8 @@ static vm_fault_t wsr_fault(struct vm_fault *vmf)
 		 */
 		if (fault_flag_allow_retry_first(vmf->flags) &&
 		    !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT) &&
-		    (huge || !wsr_io_cached(&r->base->src, index, true))) {
+		    (huge || !wsr_io_cached(&r->base->src, index, true)) &&
+		    !wsr_fault_failed_before(r, index)) {
 			fpin = get_file(vmf->vma->vm_file);
 			mmap_read_unlock(vmf->vma->vm_mm);
 		}
@@ -242,6 +274,8 @@ static vm_fault_t wsr_fault(struct vm_fault *vmf)
 		if (count)
 			wsr_fault_account(r, index, huge, src, false, t0);
 		if (fpin) {
+			if (err)
+				wsr_fault_failed(r, index);
 			fput(fpin);
 			return VM_FAULT_RETRY;
 		}

@@ -276,6 +276,9 @@ struct wsr_async {
 	int err;
 };
 
+/* Recent failed loads a region remembers (struct wsr_region.failed). */
+#define WSR_FAILED_SLOTS	4
+
 /**
  * struct wsr_region - one instance's view of a snapshot base
  * @id:           small unique id, for the tracepoints
@@ -289,10 +292,14 @@ struct wsr_async {
  * @mapper:       task mapping a restored working set (its faults are not
  *                guest faults and are not counted)
  * @mutex:        serialises state-changing ioctls (track, restore, get_ws)
- * @lock:         protects @async_active, @async.pending, @async.ws
+ * @lock:         protects @async_active, @async.pending, @async.ws,
+ *                @failed, @failed_next
  * @wq:           woken when an async restore ends
  * @async_active: an async restore is queued or running
  * @async:        background restore state
+ * @failed:       pages (index + 1, 0: none) whose load failed after a
+ *                fault dropped mmap_lock for it; see wsr_fault()
+ * @failed_next:  where the next one goes in @failed
  * @stat_lock:    protects @stats
  * @stats:        per-region counters (WSR_IOC_STATS)
  * @track:        first-touch record of the region's pages
@@ -311,6 +318,8 @@ struct wsr_region {
 	wait_queue_head_t wq;
 	bool async_active;
 	struct wsr_async async;
+	pgoff_t failed[WSR_FAILED_SLOTS];
+	unsigned int failed_next;
 
 	spinlock_t stat_lock;	/* protects @stats */
 	struct wsr_stats stats;

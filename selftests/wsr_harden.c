@@ -652,6 +652,59 @@ out:
 	free(ws);
 }
 
+#define POPULATE_SNAP	"/data/harden-populate.img"
+
+/*
+ * MAP_POPULATE over a region whose snapshot was truncated under it ends:
+ * the populate loop of GUP retries a fault that dropped mmap_lock without
+ * FAULT_FLAG_TRIED, so a load that fails every time must not drop it
+ * every time.  Units before the end read right; the others, and a 2 MiB
+ * unit the end cuts, give SIGBUS.
+ */
+TEST_F_TIMEOUT(harden, populate_over_truncated_snapshot, 120)
+{
+	const uint64_t len = 4 * WSR_HUGE, keep = WSR_HUGE + 7 * WSR_PAGE;
+	int fd, dev, k, status;
+	pid_t pid;
+	char *mem;
+
+	ASSERT_EQ(0, copy_snapshot(POPULATE_SNAP, len));
+	fd = open(POPULATE_SNAP, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	for (k = 0; k < 2; k++) {
+		dev = wsr_open_api();
+		ASSERT_LE(0, dev);
+		ASSERT_EQ(0, wsr_create(dev, fd, k ? WSR_CREATE_NO_HUGE : 0, 0,
+					len));
+		ASSERT_EQ(0, ftruncate(fd, keep));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			alarm(30);
+			mem = mmap(NULL, len, PROT_READ, MAP_PRIVATE |
+				   MAP_POPULATE, dev, 0);
+			if (mem == MAP_FAILED)
+				_exit(2);
+			if (wsr_cmp_file(mem, fd, 0, k ? keep : WSR_HUGE) != -1)
+				_exit(3);
+			_exit(touch_here(mem, keep / WSR_PAGE + 1) == 1 ? 0 : 4);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		/* SIGALRM: mmap() did not return. */
+		EXPECT_TRUE(WIFEXITED(status))
+			TH_LOG("%s: child signal %d", k ? "4 KiB" : "2 MiB",
+			       WTERMSIG(status));
+		EXPECT_EQ(0, WEXITSTATUS(status));
+		close(dev);
+		close(fd);
+		ASSERT_EQ(0, copy_snapshot(POPULATE_SNAP, len));
+		fd = open(POPULATE_SNAP, O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, fd);
+	}
+	close(fd);
+	unlink(POPULATE_SNAP);
+}
+
 /*
  * MADV_DONTNEED gives back the pages a mapping copied on write and shows
  * the snapshot again; MADV_REMOVE is refused (EACCES), as on every
