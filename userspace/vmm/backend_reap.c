@@ -18,7 +18,11 @@
  *    first fault every WS page is installed with UFFDIO_COPY in
  *    UFFDIO_COPY_MODE_DONTWAKE mode, one copy per run, then one
  *    UFFDIO_WAKE wakes the faulting vCPU; later misses are served one page
- *    at a time from the memory file.
+ *    at a time from the memory file.  A faulting page that the install
+ *    covered is only woken, never copied again from the memory file (that
+ *    copy would read it, and its read-around, from the device a second
+ *    time).  The O_DIRECT staging buffer is freed as soon as the install
+ *    is done, before the restore's memory is measured.
  *
  * Without --ws or --record every fault is served from the memory file.
  */
@@ -65,6 +69,7 @@ struct reap {
 	uint8_t *ws_buf;
 	struct reap_run *runs;
 	uint64_t nruns;
+	uint8_t *in_ws;			/* per page: 1 = part of the WS */
 	bool installed;
 	int ws_err;
 	uint64_t read_ns;		/* the O_DIRECT read */
@@ -76,6 +81,8 @@ struct reap {
 	/* counters */
 	uint64_t faults;		/* fault messages handled */
 	uint64_t served;		/* pages copied one by one */
+	uint64_t woken;			/* WS pages a fault found installed */
+	uint64_t ws_buf_kb;		/* the staging buffer, freed after use */
 	int err;
 };
 
@@ -231,10 +238,22 @@ static void *reap_thread(void *arg)
 			ret = p->ws_err;
 			if (!ret)
 				ret = reap_install(p);
+			/* The staging buffer is of no use any more. */
+			free(p->ws_buf);
+			p->ws_buf = NULL;
 			if (ret)
 				break;
-			/* The faulting page may lie outside the WS. */
-			ret = reap_serve(p, off);
+			/*
+			 * The install's UFFDIO_WAKE woke the faulting vCPU if
+			 * its page was in the WS; only a page outside it is
+			 * served from the memory file.
+			 */
+			if (!p->in_ws[off / VMM_PAGE])
+				ret = reap_serve(p, off);
+		} else if (p->installed && p->in_ws[off / VMM_PAGE]) {
+			/* A fault queued before the install: wake it. */
+			p->woken++;
+			ret = uffd_wake(p, (uintptr_t)p->mem + off, VMM_PAGE);
 		} else {
 			ret = reap_serve(p, off);
 			if (!ret && p->record)
@@ -288,6 +307,11 @@ static int reap_load_trace(struct reap *p, const char *ws_path)
 		ret = -EBADMSG;
 		goto out;
 	}
+	p->in_ws = calloc(p->size / VMM_PAGE, 1);
+	if (!p->in_ws) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	for (i = 0; i < h.nruns; i++) {
 		if (p->runs[i].index >= p->size / VMM_PAGE ||
 		    p->runs[i].npages > p->size / VMM_PAGE -
@@ -295,6 +319,7 @@ static int reap_load_trace(struct reap *p, const char *ws_path)
 			ret = -EBADMSG;
 			goto out;
 		}
+		memset(p->in_ws + p->runs[i].index, 1, p->runs[i].npages);
 		pages += p->runs[i].npages;
 	}
 	if (pages != h.npages)
@@ -345,6 +370,7 @@ static int reap_setup(struct restore *r)
 		if (p->ws_bytes &&
 		    posix_memalign((void **)&p->ws_buf, VMM_PAGE, p->ws_bytes))
 			return -ENOMEM;
+		p->ws_buf_kb = p->ws_bytes / 1024;
 	}
 	p->uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (p->uffd < 0)
@@ -373,7 +399,7 @@ static int reap_setup(struct restore *r)
 static int reap_stop(struct restore *r)
 {
 	struct reap *p = r->priv;
-	uint64_t one = 1, i, j, twice = 0;
+	uint64_t one = 1, i, j, dup = 0;
 	uint8_t *after = NULL;
 	uint64_t cached;
 
@@ -384,9 +410,10 @@ static int reap_stop(struct restore *r)
 	if (p->err)
 		return p->err;
 	/*
-	 * Pages read twice: WS pages that the memory file's page cache also
-	 * holds, before (a warm cache REAP's O_DIRECT read ignores) or after
-	 * the run (read through the memory file as well).
+	 * WS pages that the memory file's page cache also holds, before (a
+	 * warm cache REAP's O_DIRECT read ignores) or after the run: two
+	 * copies in memory.  Pages the device delivered twice are counted
+	 * for every backend by main.c (read_twice).
 	 */
 	if (p->ws_fd >= 0 && r->cache_before &&
 	    !cache_pages(r->snap_fd, p->size, &after, &cached)) {
@@ -394,20 +421,22 @@ static int reap_stop(struct restore *r)
 			for (j = 0; j < p->runs[i].npages; j++) {
 				uint64_t pg = p->runs[i].index + j;
 
-				twice += (r->cache_before[pg] | after[pg]) & 1;
+				dup += (r->cache_before[pg] | after[pg]) & 1;
 			}
 		free(after);
-		r->read_twice = twice;
-	} else if (p->ws_fd < 0) {
-		r->read_twice = 0;
+		restore_extra(r, "reap_ws_pages_cached", dup);
 	}
 	restore_extra(r, "uffd_faults", p->faults);
 	restore_extra(r, "uffd_served", p->served);
 	if (p->ws_fd >= 0) {
+		restore_extra(r, "uffd_woken", p->woken);
 		restore_extra(r, "reap_ws_pages", p->ws_bytes / VMM_PAGE);
 		restore_extra(r, "reap_runs", p->nruns);
 		restore_extra(r, "reap_read_us", p->read_ns / 1000);
 		restore_extra(r, "reap_install_us", p->install_ns / 1000);
+		/* what is still allocated of the staging buffer: 0 */
+		restore_extra(r, "reap_staging_kb",
+			      p->ws_buf ? p->ws_buf_kb : 0);
 	}
 	if (p->record)
 		restore_extra(r, "reap_recorded_pages", p->nlog);
@@ -529,6 +558,7 @@ static void reap_teardown(struct restore *r)
 		munmap((void *)p->src, p->size);
 	free(p->ws_buf);
 	free(p->runs);
+	free(p->in_ws);
 	free(p->log);
 	free(p);
 	r->priv = NULL;
