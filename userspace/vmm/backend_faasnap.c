@@ -232,7 +232,6 @@ static int faasnap_setup(struct restore *r)
 			return -errno;
 		}
 		r->mem = p->mem;
-		r->read_twice = 0;
 		return 0;	/* the poller starts at resume */
 	}
 
@@ -257,7 +256,6 @@ static int faasnap_setup(struct restore *r)
 	}
 	r->mem = p->mem;
 	/* The page cache serves both the thread and the faults. */
-	r->read_twice = 0;
 	ret = pthread_create(&p->thread, NULL, faasnap_prefetch, p);
 	if (ret)
 		return -ret;

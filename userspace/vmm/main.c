@@ -354,27 +354,82 @@ struct sample {
 	bool io_ok;
 };
 
+/* What "restore" was asked to do, beside struct restore's options. */
+struct restore_opts {
+	const struct backend *b;
+	uint32_t input;
+	const char *recorded;	/* --recorded: inputs the WS was recorded on */
+	bool cold, json, batch;
+};
+
+/* One measured restore: the samples around it and what it gave. */
+struct restore_run {
+	struct sample s0, s1;
+	struct devreads dev;
+	struct devreads_result devres;
+	bool dev_ok;
+	uint64_t expect, result;
+};
+
 static void sample(struct restore *r, struct sample *s)
 {
 	getrusage(RUSAGE_SELF, &s->ru);
 	s->io_ok = !blk_stat(r->snap_fd, &s->io);
 }
 
-static void print_result(struct restore *r, const struct backend *b,
-			 uint32_t input, bool cold, bool json, uint64_t result,
-			 uint64_t expect, struct sample *s0, struct sample *s1)
+static void print_json(const struct restore *r, const struct restore_opts *o,
+		       const struct restore_run *run, long majflt, long minflt,
+		       int64_t rd_bytes, int64_t rd_ios, uint64_t anon_kb,
+		       uint64_t file_kb, uint64_t cached, uint64_t private_kb,
+		       uint64_t shared_kb)
+{
+	unsigned int i;
+
+	printf("{\"payload\":\"%s\",\"backend\":\"%s%s%s\","
+	       "\"input\":%u,\"recorded\":\"%s\",\"cache\":\"%s\",\"ok\":%s,"
+	       "\"result\":\"%#" PRIx64 "\",\"expected\":\"%#" PRIx64
+	       "\",\"latency_us\":%.1f,\"setup_us\":%.1f,"
+	       "\"run_us\":%.1f,\"majflt\":%ld,\"minflt\":%ld,"
+	       "\"read_bytes\":%" PRId64 ",\"read_ios\":%" PRId64
+	       ",\"read_twice\":%" PRId64 ",\"rss_anon_kb\":%" PRIu64
+	       ",\"rss_file_kb\":%" PRIu64 ",\"cache_kb\":%" PRIu64
+	       ",\"mem_kb\":%" PRIu64 ",\"private_kb\":%" PRIu64
+	       ",\"shared_kb\":%" PRIu64 ",\"mem_size\":%" PRIu64,
+	       r->st.name, o->b->name, r->async ? "-async" : "",
+	       r->lazy ? "-lazy" : "", o->input,
+	       o->recorded ? o->recorded : "-", o->cold ? "cold" : "warm",
+	       run->result == run->expect ? "true" : "false", run->result,
+	       run->expect, (r->t_done - r->t_start) / 1e3,
+	       (r->t_setup - r->t_start) / 1e3,
+	       (r->t_done - r->t_resume) / 1e3, majflt, minflt,
+	       rd_bytes, rd_ios, r->read_twice, anon_kb, file_kb,
+	       cached * 4, private_kb + shared_kb, private_kb, shared_kb,
+	       r->st.mem_size);
+	if (run->dev_ok)
+		printf(",\"dev_reads\":%" PRIu64 ",\"dev_pages\":%" PRIu64
+		       ",\"dev_other_bytes\":%" PRIu64 ",\"dev_lost\":%" PRIu64,
+		       run->devres.reads, run->devres.pages,
+		       run->devres.other_bytes, run->devres.lost);
+	for (i = 0; i < r->nextra; i++)
+		printf(",\"%s\":%" PRId64, r->extra[i].key, r->extra[i].val);
+	printf("}\n");
+}
+
+static void print_result(struct restore *r, const struct restore_opts *o,
+			 const struct restore_run *run)
 {
 	uint64_t anon_kb = 0, file_kb = 0, shmem_kb = 0, cached = 0, mem_kb;
 	uint64_t private_kb, shared_kb;
-	long majflt = s1->ru.ru_majflt - s0->ru.ru_majflt;
-	long minflt = s1->ru.ru_minflt - s0->ru.ru_minflt;
+	long majflt = run->s1.ru.ru_majflt - run->s0.ru.ru_majflt;
+	long minflt = run->s1.ru.ru_minflt - run->s0.ru.ru_minflt;
 	int64_t rd_bytes = -1, rd_ios = -1;
-	bool ok = result == expect;
+	bool ok = run->result == run->expect;
 	unsigned int i;
 
-	if (s0->io_ok && s1->io_ok) {
-		rd_bytes = (s1->io.read_sectors - s0->io.read_sectors) * 512;
-		rd_ios = s1->io.read_ios - s0->io.read_ios;
+	if (run->s0.io_ok && run->s1.io_ok) {
+		rd_bytes = (run->s1.io.read_sectors -
+			    run->s0.io.read_sectors) * 512;
+		rd_ios = run->s1.io.read_ios - run->s0.io.read_ios;
 	}
 	proc_rss(&anon_kb, &file_kb, &shmem_kb);
 	cache_pages(r->snap_fd, r->st.mem_size, NULL, &cached);
@@ -389,66 +444,60 @@ static void print_result(struct restore *r, const struct backend *b,
 	shared_kb = cached * 4 + r->mem_extra_kb;
 	mem_kb = private_kb + shared_kb;
 
-	if (json) {
-		printf("{\"payload\":\"%s\",\"backend\":\"%s%s%s\","
-		       "\"input\":%u,\"cache\":\"%s\",\"ok\":%s,"
-		       "\"result\":\"%#" PRIx64 "\",\"expected\":\"%#" PRIx64
-		       "\",\"latency_us\":%.1f,\"setup_us\":%.1f,"
-		       "\"run_us\":%.1f,\"majflt\":%ld,\"minflt\":%ld,"
-		       "\"read_bytes\":%" PRId64 ",\"read_ios\":%" PRId64
-		       ",\"read_twice\":%" PRId64 ",\"rss_anon_kb\":%" PRIu64
-		       ",\"rss_file_kb\":%" PRIu64 ",\"cache_kb\":%" PRIu64
-		       ",\"mem_kb\":%" PRIu64 ",\"private_kb\":%" PRIu64
-		       ",\"shared_kb\":%" PRIu64 ",\"mem_size\":%" PRIu64,
-		       r->st.name, b->name, r->async ? "-async" : "",
-		       r->lazy ? "-lazy" : "", input,
-		       cold ? "cold" : "warm", ok ? "true" : "false", result,
-		       expect, (r->t_done - r->t_start) / 1e3,
-		       (r->t_setup - r->t_start) / 1e3,
-		       (r->t_done - r->t_resume) / 1e3, majflt, minflt,
-		       rd_bytes, rd_ios, r->read_twice, anon_kb, file_kb,
-		       cached * 4, mem_kb, private_kb, shared_kb,
-		       r->st.mem_size);
-		for (i = 0; i < r->nextra; i++)
-			printf(",\"%s\":%" PRId64, r->extra[i].key,
-			       r->extra[i].val);
-		printf("}\n");
-	} else {
-		printf("%s via %s%s%s, input %u, %s cache: result %#" PRIx64
-		       " %s (expected %#" PRIx64 ")\n",
-		       r->st.name, b->name, r->async ? " (async)" : "",
-		       r->lazy ? " (lazy)" : "", input,
-		       cold ? "cold" : "warm", result,
-		       ok ? "ok" : "MISMATCH", expect);
-		printf("  restore-to-result %.3f ms (setup %.3f ms, run %.3f ms)\n",
-		       (r->t_done - r->t_start) / 1e6,
-		       (r->t_setup - r->t_start) / 1e6,
-		       (r->t_done - r->t_resume) / 1e6);
-		printf("  faults: %ld major, %ld minor; disk: %" PRId64
-		       " bytes in %" PRId64 " reads; read twice: ",
-		       majflt, minflt, rd_bytes, rd_ios);
-		if (r->read_twice < 0)
-			printf("n/a\n");
-		else
-			printf("%" PRId64 " pages\n", r->read_twice);
-		printf("  memory: %" PRIu64 " KiB (private: anon %" PRIu64
-		       "; shared: snapshot page cache %" PRIu64 ", wsr base %"
-		       PRIu64 ")\n", mem_kb, private_kb, cached * 4,
-		       r->mem_extra_kb);
-		for (i = 0; i < r->nextra; i++)
-			printf("  %s: %" PRId64 "\n", r->extra[i].key,
-			       r->extra[i].val);
+	if (o->json) {
+		print_json(r, o, run, majflt, minflt, rd_bytes, rd_ios,
+			   anon_kb, file_kb, cached, private_kb, shared_kb);
+		fflush(stdout);
+		return;
 	}
+	printf("%s via %s%s%s, input %u, %s cache: result %#" PRIx64
+	       " %s (expected %#" PRIx64 ")\n",
+	       r->st.name, o->b->name, r->async ? " (async)" : "",
+	       r->lazy ? " (lazy)" : "", o->input,
+	       o->cold ? "cold" : "warm", run->result,
+	       ok ? "ok" : "MISMATCH", run->expect);
+	printf("  restore-to-result %.3f ms (setup %.3f ms, run %.3f ms)\n",
+	       (r->t_done - r->t_start) / 1e6,
+	       (r->t_setup - r->t_start) / 1e6,
+	       (r->t_done - r->t_resume) / 1e6);
+	printf("  faults: %ld major, %ld minor; disk: %" PRId64
+	       " bytes in %" PRId64 " reads; read twice: ",
+	       majflt, minflt, rd_bytes, rd_ios);
+	if (r->read_twice < 0)
+		printf("not measured\n");
+	else
+		printf("%" PRId64 " of %" PRIu64 " guest pages read\n",
+		       r->read_twice, run->devres.pages);
+	printf("  memory: %" PRIu64 " KiB (private: anon %" PRIu64
+	       "; shared: snapshot page cache %" PRIu64 ", wsr base %"
+	       PRIu64 ")\n", mem_kb, private_kb, cached * 4,
+	       r->mem_extra_kb);
+	for (i = 0; i < r->nextra; i++)
+		printf("  %s: %" PRId64 "\n", r->extra[i].key,
+		       r->extra[i].val);
 	fflush(stdout);
 }
 
-static int cmd_restore(int argc, char **argv)
+static const struct backend *backend_by_name(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(backends) / sizeof(*backends); i++)
+		if (!strcmp(name, backends[i]->name))
+			return backends[i];
+	return NULL;
+}
+
+/* Returns 0, or the exit code (2 after a usage error). */
+static int restore_parse(int argc, char **argv, struct restore *r,
+			 struct restore_opts *o)
 {
 	static const struct option opts[] = {
 		{ "snapshot", required_argument, NULL, 's' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "ws", required_argument, NULL, 'w' },
 		{ "record", required_argument, NULL, 'r' },
+		{ "recorded", required_argument, NULL, 'R' },
 		{ "input", required_argument, NULL, 'i' },
 		{ "async", no_argument, NULL, 'a' },
 		{ "lazy", no_argument, NULL, 'l' },
@@ -458,155 +507,231 @@ static int cmd_restore(int argc, char **argv)
 		{ "batch", no_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct backend *b = NULL;
-	struct restore r = { .snap_fd = -1, .read_twice = -1 };
-	struct sample s0, s1;
-	bool cold = false, json = false, batch = false;
-	uint64_t expect = 0, cached;
-	enum vm_event ev;
-	uint32_t input = 0;
-	struct vm vm = { .kvm = -1, .fd = -1, .vcpu = -1 };
-	unsigned int i;
-	int c, ret, rc = 1;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "s:b:w:r:i:alcjvB", opts,
+	while ((c = getopt_long(argc, argv, "s:b:w:r:R:i:alcjvB", opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 's':
-			r.dir = optarg;
+			r->dir = optarg;
 			break;
 		case 'b':
-			for (i = 0; i < sizeof(backends) / sizeof(*backends);
-			     i++)
-				if (!strcmp(optarg, backends[i]->name))
-					b = backends[i];
-			if (!b) {
+			o->b = backend_by_name(optarg);
+			if (!o->b) {
 				vmm_err("unknown backend '%s'", optarg);
 				return 2;
 			}
 			break;
 		case 'w':
-			r.ws_path = optarg;
+			r->ws_path = optarg;
 			break;
 		case 'r':
-			r.record_path = optarg;
-			r.recording = true;
+			r->record_path = optarg;
+			r->recording = true;
+			break;
+		case 'R':
+			if (!*optarg || strpbrk(optarg, "\"\\")) {
+				vmm_err("--recorded '%s': not a list of inputs",
+					optarg);
+				return 2;
+			}
+			o->recorded = optarg;
 			break;
 		case 'i':
-			if (parse_u32(optarg, &input))
-				goto bad;
+			if (parse_u32(optarg, &o->input)) {
+				vmm_err("--input '%s': not a number", optarg);
+				return 2;
+			}
 			break;
 		case 'a':
-			r.async = true;
+			r->async = true;
 			break;
 		case 'l':
-			r.lazy = true;
+			r->lazy = true;
 			break;
 		case 'c':
-			cold = true;
+			o->cold = true;
 			break;
 		case 'j':
-			json = true;
+			o->json = true;
 			break;
 		case 'v':
-			r.verbose = true;
+			r->verbose = true;
 			break;
 		case 'B':
-			batch = true;
+			o->batch = true;
 			break;
 		default:
-			goto bad;
+			usage(stderr);
+			return 2;
 		}
 	}
-	if (!r.dir || !b || optind != argc)
-		goto bad;
-	if ((r.async || r.lazy) && strcmp(b->name, "wsr")) {
+	if (!r->dir || !o->b || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if ((r->async || r->lazy) && strcmp(o->b->name, "wsr")) {
 		vmm_err("--async and --lazy are options of the wsr backend");
-		goto out;
+		return 2;
 	}
-	if (open_snapshot(&r))
-		goto out;
+	return 0;
+}
+
+/* Open the snapshot, compute the expected result, set the cache state. */
+static int restore_prepare(struct restore *r, const struct restore_opts *o,
+			   struct restore_run *run)
+{
+	uint64_t cached;
+	int ret;
+
+	if (open_snapshot(r))
+		return -EINVAL;
 	/* Computed first: the reference must not disturb the measurement. */
-	ret = ref_result(r.st.payload, r.st.mem_size, input, &expect);
+	ret = ref_result(r->st.payload, r->st.mem_size, o->input, &run->expect);
 	if (ret) {
-		vmm_err("unknown payload %u in the snapshot", r.st.payload);
-		goto out;
+		vmm_err("unknown payload %u in the snapshot", r->st.payload);
+		return ret;
 	}
-	if (cold) {
+	if (o->cold) {
 		ret = drop_caches();
 		if (ret) {
 			vmm_err("cannot drop the page cache: %s",
 				strerror(-ret));
-			goto out;
+			return ret;
 		}
 	}
-	if (cache_pages(r.snap_fd, r.st.mem_size, &r.cache_before, &cached))
-		r.cache_before = NULL;
+	if (cache_pages(r->snap_fd, r->st.mem_size, &r->cache_before, &cached))
+		r->cache_before = NULL;
+	return 0;
+}
+
+/* The device reads of the restore: pages delivered twice. */
+static void restore_count_reads(struct restore *r, struct restore_run *run)
+{
+	struct page_copy files[2] = {
+		{ .fd = r->snap_fd, .npages = r->st.mem_size / VMM_PAGE },
+		r->copy,
+	};
+	int ret;
+
+	ret = devreads_stop(&run->dev);
+	if (!ret)
+		ret = devreads_count(&run->dev, r->st.mem_size / VMM_PAGE,
+				     files, r->copy.npages ? 2 : 1,
+				     &run->devres);
+	if (ret) {
+		vmm_err("pages read twice not counted: %s", strerror(-ret));
+		return;
+	}
+	if (run->devres.lost) {
+		vmm_err("pages read twice not counted: %" PRIu64
+			" device reads lost by the trace buffer",
+			run->devres.lost);
+		return;
+	}
+	run->dev_ok = true;
+	r->read_twice = run->devres.twice;
+}
+
+/* The measured part: map, resume, run to the result, stop helpers. */
+static int restore_measure(struct restore *r, const struct restore_opts *o,
+			   struct vm *vm, struct restore_run *run)
+{
+	const struct backend *b = o->b;
+	enum vm_event ev;
+	bool tracing;
+	int ret;
+
+	ret = devreads_start(&run->dev, r->snap_fd);
+	tracing = !ret;
+	if (ret)
+		vmm_err("pages read twice not counted: tracefs: %s",
+			strerror(-ret));
+	sample(r, &run->s0);
+	r->t_start = now_ns();
+	ret = b->setup(r);
+	if (ret) {
+		vmm_err("%s backend: %s", b->name, strerror(-ret));
+		return ret;
+	}
+	r->t_setup = now_ns();
+	ret = vm_open(vm, r->mem, r->st.mem_size);
+	if (ret) {
+		vmm_err("cannot create a VM (/dev/kvm): %s", strerror(-ret));
+		return ret;
+	}
+	vm->quiet = !r->verbose;
+	restore_extra(r, "vm_open_us", (now_ns() - r->t_setup) / 1000);
+	ret = vm_load_cpu(vm, &r->st);
+	if (ret) {
+		vmm_err("cannot restore the vCPU: %s", strerror(-ret));
+		return ret;
+	}
+	vm->input = o->input;
+	if (b->resume) {
+		ret = b->resume(r);
+		if (ret) {
+			vmm_err("%s backend: %s", b->name, strerror(-ret));
+			return ret;
+		}
+	}
+	r->t_resume = now_ns();
+	ret = vm_run(vm, &ev);
+	r->t_done = now_ns();
+	if (ret || ev != VM_EV_DONE) {
+		vmm_err("%s: restored guest failed: %s", r->st.name,
+			ret ? strerror(-ret) : "ready instead of done");
+		return ret ? ret : -EPROTO;
+	}
+	run->result = vm->result;
+	if (b->stop) {
+		ret = b->stop(r);
+		if (ret) {
+			vmm_err("%s backend: %s", b->name, strerror(-ret));
+			return ret;
+		}
+	}
+	sample(r, &run->s1);
+	if (tracing)
+		restore_count_reads(r, run);
+	return 0;
+}
+
+static int cmd_restore(int argc, char **argv)
+{
+	struct restore r = { .snap_fd = -1, .read_twice = -1 };
+	struct vm vm = { .kvm = -1, .fd = -1, .vcpu = -1 };
+	struct restore_opts o = { 0 };
+	struct restore_run run = { 0 };
+	int ret, rc = 1;
+
+	ret = restore_parse(argc, argv, &r, &o);
+	if (ret)
+		return ret;
+	if (restore_prepare(&r, &o, &run))
+		goto out;
 	/*
 	 * --batch: ready to restore; wait here until whoever started a batch
 	 * of instances has seen every one of them stop and continues them
 	 * all at once (wsr-demo's concurrency table).
 	 */
-	if (batch)
+	if (o.batch)
 		raise(SIGSTOP);
-
-	sample(&r, &s0);
-	r.t_start = now_ns();
-	ret = b->setup(&r);
-	if (ret) {
-		vmm_err("%s backend: %s", b->name, strerror(-ret));
+	if (restore_measure(&r, &o, &vm, &run))
 		goto out;
-	}
-	r.t_setup = now_ns();
-	ret = vm_open(&vm, r.mem, r.st.mem_size);
-	if (ret) {
-		vmm_err("cannot create a VM (/dev/kvm): %s", strerror(-ret));
-		goto out;
-	}
-	vm.quiet = !r.verbose;
-	restore_extra(&r, "vm_open_us", (now_ns() - r.t_setup) / 1000);
-	ret = vm_load_cpu(&vm, &r.st);
-	if (ret) {
-		vmm_err("cannot restore the vCPU: %s", strerror(-ret));
-		goto out;
-	}
-	vm.input = input;
-	if (b->resume) {
-		ret = b->resume(&r);
-		if (ret) {
-			vmm_err("%s backend: %s", b->name, strerror(-ret));
-			goto out;
-		}
-	}
-	r.t_resume = now_ns();
-	ret = vm_run(&vm, &ev);
-	r.t_done = now_ns();
-	if (ret || ev != VM_EV_DONE) {
-		vmm_err("%s: restored guest failed: %s", r.st.name,
-			ret ? strerror(-ret) : "ready instead of done");
-		goto out;
-	}
-	if (b->stop) {
-		ret = b->stop(&r);
-		if (ret) {
-			vmm_err("%s backend: %s", b->name, strerror(-ret));
-			goto out;
-		}
-	}
-	sample(&r, &s1);
-	print_result(&r, b, input, cold, json, vm.result, expect, &s0, &s1);
-	if (vm.result != expect) {
+	print_result(&r, &o, &run);
+	if (run.result != run.expect) {
 		vmm_err("%s via %s: RESULT MISMATCH for input %u: got %#" PRIx64
 			", expected %#" PRIx64 " - guest memory is corrupt",
-			r.st.name, b->name, input, vm.result, expect);
+			r.st.name, o.b->name, o.input, run.result, run.expect);
 		goto out;
 	}
 	if (r.recording) {
-		if (!b->save) {
-			vmm_err("the %s backend records nothing", b->name);
+		if (!o.b->save) {
+			vmm_err("the %s backend records nothing", o.b->name);
 			goto out;
 		}
-		ret = b->save(&r);
+		ret = o.b->save(&r);
 		if (ret) {
 			vmm_err("%s: cannot write the recording: %s",
 				r.record_path, strerror(-ret));
@@ -615,17 +740,15 @@ static int cmd_restore(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	devreads_free(&run.dev);
 	vm_close(&vm);
-	if (b)
-		b->teardown(&r);
+	if (o.b)
+		o.b->teardown(&r);
 	if (r.snap_fd >= 0)
 		close(r.snap_fd);
 	free(r.snap_path);
 	free(r.cache_before);
 	return rc;
-bad:
-	usage(stderr);
-	return 2;
 }
 
 static int cmd_expect(int argc, char **argv)
