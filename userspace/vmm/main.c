@@ -5,10 +5,10 @@
  *
  *   wsr-vmm run --payload IMG --mem SIZE --snapshot DIR [--input N]
  *   wsr-vmm restore --snapshot DIR --backend B [--ws F] [--record F]
- *                   [--input N] [--async] [--lazy] [--cold] [--json]
- *                   [--batch]
+ *                   [--recorded LIST] [--input N] [--async] [--lazy]
+ *                   [--cold] [--json] [--batch]
  *   wsr-vmm expect --snapshot DIR --input N
- *   wsr-vmm merge -o OUT IN...
+ *   wsr-vmm union --snapshot DIR --backend reap|faasnap -o OUT IN...
  *   wsr-vmm table [FILE]
  *   wsr-vmm conc-table [FILE]
  *
@@ -30,13 +30,12 @@
 #include <libwsr.h>
 #include "vmm.h"
 
-int cmd_merge(int argc, char **argv);
 int cmd_table(int argc, char **argv);
 int cmd_conc_table(int argc, char **argv);
 
 static const struct backend *const backends[] = {
 	&backend_file, &backend_eager, &backend_reap, &backend_faasnap,
-	&backend_wsr,
+	&backend_faasnap_mincore, &backend_wsr,
 };
 
 void vmm_err(const char *fmt, ...)
@@ -100,11 +99,12 @@ static void usage(FILE *f)
 {
 	fputs("usage:\n"
 	      "  wsr-vmm run --payload IMG --mem SIZE --snapshot DIR [--input N]\n"
-	      "  wsr-vmm restore --snapshot DIR --backend file|eager|reap|faasnap|wsr\n"
-	      "                  [--ws FILE] [--record FILE] [--input N] [--async]\n"
-	      "                  [--lazy] [--cold] [--json] [--verbose] [--batch]\n"
+	      "  wsr-vmm restore --snapshot DIR --backend file|eager|reap|faasnap|\n"
+	      "                  faasnap-mincore|wsr [--ws FILE] [--record FILE]\n"
+	      "                  [--recorded LIST] [--input N] [--async] [--lazy]\n"
+	      "                  [--cold] [--json] [--verbose] [--batch]\n"
 	      "  wsr-vmm expect --snapshot DIR --input N\n"
-	      "  wsr-vmm merge -o OUT IN...\n"
+	      "  wsr-vmm union --snapshot DIR --backend reap|faasnap -o OUT IN...\n"
 	      "  wsr-vmm table [FILE]\n"
 	      "  wsr-vmm conc-table [FILE]\n", f);
 }
@@ -791,6 +791,68 @@ bad:
 	return 2;
 }
 
+/* The union of several REAP or FaaSnap recordings (wsr: wsrctl ws merge). */
+static int cmd_union(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "snapshot", required_argument, NULL, 's' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL, *backend = NULL, *out = NULL;
+	struct restore r = { .snap_fd = -1 };
+	int c, ret, rc = 1;
+
+	while ((c = getopt_long(argc, argv, "s:b:o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			dir = optarg;
+			break;
+		case 'b':
+			backend = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!dir || !backend || !out || optind == argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(backend, "reap") && strcmp(backend, "faasnap")) {
+		vmm_err("union: backend '%s' has no recordings to unite (reap, faasnap; wsr: wsrctl ws merge)",
+			backend);
+		return 2;
+	}
+	r.dir = dir;
+	if (open_snapshot(&r))
+		goto out;
+	if (!strcmp(backend, "reap"))
+		ret = reap_union(r.snap_fd, r.st.mem_size, argv + optind,
+				 argc - optind, out);
+	else
+		ret = faasnap_union(r.snap_fd, r.st.mem_size, argv + optind,
+				    argc - optind, out);
+	if (ret) {
+		vmm_err("union of %d %s recordings into %s: %s",
+			argc - optind, backend, out, ret == -EBADMSG ?
+			"an input is not a recording of this snapshot" :
+			strerror(-ret));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (r.snap_fd >= 0)
+		close(r.snap_fd);
+	free(r.snap_path);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -801,8 +863,8 @@ int main(int argc, char **argv)
 		return cmd_restore(argc - 1, argv + 1);
 	if (!strcmp(cmd, "expect"))
 		return cmd_expect(argc - 1, argv + 1);
-	if (!strcmp(cmd, "merge"))
-		return cmd_merge(argc - 1, argv + 1);
+	if (!strcmp(cmd, "union"))
+		return cmd_union(argc - 1, argv + 1);
 	if (!strcmp(cmd, "table"))
 		return cmd_table(argc - 1, argv + 1);
 	if (!strcmp(cmd, "conc-table"))

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * wsr-vmm merge: merge wsr working sets (libwsr wsr_ws_merge()).
  * wsr-vmm table: the demo's tables from "restore --json" lines.
  * wsr-vmm conc-table: the demo's concurrency table from batches of
  * "restore --json --batch" lines (wsr-demo tags them with "n").
@@ -13,62 +12,8 @@
 #include <string.h>
 #include "vmm.h"
 
-int cmd_merge(int argc, char **argv);
 int cmd_table(int argc, char **argv);
 int cmd_conc_table(int argc, char **argv);
-
-int cmd_merge(int argc, char **argv)
-{
-	const char *out = NULL;
-	struct wsr_ws **in, *merged;
-	unsigned int min_count = 1;
-	struct wsr_ws_info info;
-	int c, i, n, ret;
-
-	while ((c = getopt(argc, argv, "o:m:")) != -1) {
-		switch (c) {
-		case 'o':
-			out = optarg;
-			break;
-		case 'm':
-			min_count = strtoul(optarg, NULL, 0);
-			break;
-		default:
-			goto bad;
-		}
-	}
-	n = argc - optind;
-	if (!out || n < 1)
-		goto bad;
-	in = calloc(n, sizeof(*in));
-	if (!in)
-		return 1;
-	for (i = 0; i < n; i++) {
-		ret = wsr_ws_load(argv[optind + i], &in[i]);
-		if (ret) {
-			vmm_err("%s: %s", argv[optind + i], wsr_strerror(ret));
-			return 1;
-		}
-	}
-	ret = wsr_ws_merge(in, n, min_count, &merged);
-	if (!ret)
-		ret = wsr_ws_save(merged, out);
-	if (ret) {
-		vmm_err("merge: %s", wsr_strerror(ret));
-		return 1;
-	}
-	if (!wsr_ws_info(merged, &info))
-		printf("%s: %llu pages from %u recordings\n", out,
-		       (unsigned long long)info.pages, info.recordings);
-	wsr_ws_free(merged);
-	for (i = 0; i < n; i++)
-		wsr_ws_free(in[i]);
-	free(in);
-	return 0;
-bad:
-	fputs("usage: wsr-vmm merge -o OUT [-m MIN_COUNT] IN...\n", stderr);
-	return 2;
-}
 
 /* ---------------------------------------------------------------- table */
 
@@ -100,72 +45,107 @@ static double json_num(const char *line, const char *key)
 	return json_get(line, key, buf, sizeof(buf)) ? strtod(buf, NULL) : -1;
 }
 
-#define TBL_MAX		256
+#define TBL_MAX		512
 
+/*
+ * One row: the runs of one backend with one recording on one measured
+ * input, in one cache state.  Runs on different inputs, or with
+ * working sets recorded on different inputs, are never averaged together.
+ */
 struct row {
 	char payload[16];
 	char backend[24];
 	char cache[8];
+	char recorded[24];	/* inputs the working set was recorded on */
+	unsigned int input;	/* the measured input */
 	unsigned int n;
 	unsigned int bad;
 	double lat_us, majflt, minflt, rd_bytes, rd_ios, twice, mem_kb;
 	bool twice_na;
 };
 
-static struct row *row_get(struct row *rows, unsigned int *nrows,
-			   const char *payload, const char *backend,
-			   const char *cache)
+struct table {
+	struct row rows[TBL_MAX];
+	unsigned int nrows;
+	unsigned int bad;
+};
+
+static bool row_same_table(const struct row *a, const struct row *b)
 {
+	return !strcmp(a->payload, b->payload) && !strcmp(a->cache, b->cache) &&
+	       a->input == b->input;
+}
+
+static struct row *row_get(struct table *t, const struct row *key)
+{
+	struct row *r;
 	unsigned int i;
 
-	for (i = 0; i < *nrows; i++)
-		if (!strcmp(rows[i].payload, payload) &&
-		    !strcmp(rows[i].backend, backend) &&
-		    !strcmp(rows[i].cache, cache))
-			return &rows[i];
-	if (*nrows == TBL_MAX)
+	for (i = 0; i < t->nrows; i++) {
+		r = &t->rows[i];
+		if (row_same_table(r, key) && !strcmp(r->backend, key->backend) &&
+		    !strcmp(r->recorded, key->recorded))
+			return r;
+	}
+	if (t->nrows == TBL_MAX)
 		return NULL;
-	memset(&rows[*nrows], 0, sizeof(rows[0]));
-	snprintf(rows[*nrows].payload, sizeof(rows[0].payload), "%s", payload);
-	snprintf(rows[*nrows].backend, sizeof(rows[0].backend), "%s", backend);
-	snprintf(rows[*nrows].cache, sizeof(rows[0].cache), "%s", cache);
-	return &rows[(*nrows)++];
+	r = &t->rows[t->nrows++];
+	*r = *key;
+	return r;
 }
 
 static const char *const table_order[] = {
-	"file", "eager", "reap", "faasnap", "wsr", "wsr-async",
-	"wsr-async-lazy",
+	"file", "eager", "reap", "faasnap", "faasnap-mincore", "wsr",
+	"wsr-async", "wsr-async-lazy",
 };
 
-int cmd_table(int argc, char **argv)
+/* Is @input one of the '+'-separated inputs of @list? */
+static bool input_recorded(const char *list, unsigned int input)
 {
-	static struct row rows[TBL_MAX];
-	char line[4096], payload[16], backend[24], cache[8], ok[8];
-	unsigned int nrows = 0, i, j, k, bad = 0;
-	const char *path = argc > 1 ? argv[1] : NULL;
-	FILE *f = path ? fopen(path, "re") : stdin;
+	char *end;
 
-	if (!f) {
-		vmm_err("%s: %s", path, strerror(errno));
-		return 1;
+	while (*list) {
+		unsigned long v = strtoul(list, &end, 10);
+
+		if (end == list)
+			return false;
+		if (v == input)
+			return true;
+		list = *end == '+' ? end + 1 : end;
+		if (*end && *end != '+')
+			return false;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		struct row *r;
-		double tw;
+	return false;
+}
 
+/* Read "restore --json" lines into rows. */
+static void table_read(FILE *f, struct table *t)
+{
+	char line[4096], ok[8];
+	struct row key, *r;
+	double tw;
+
+	while (fgets(line, sizeof(line), f)) {
+		memset(&key, 0, sizeof(key));
 		if (line[0] != '{' ||
-		    !json_get(line, "payload", payload, sizeof(payload)) ||
-		    !json_get(line, "backend", backend, sizeof(backend)) ||
-		    !json_get(line, "cache", cache, sizeof(cache)) ||
+		    !json_get(line, "payload", key.payload,
+			      sizeof(key.payload)) ||
+		    !json_get(line, "backend", key.backend,
+			      sizeof(key.backend)) ||
+		    !json_get(line, "cache", key.cache, sizeof(key.cache)) ||
 		    !json_get(line, "ok", ok, sizeof(ok)))
 			continue;
-		r = row_get(rows, &nrows, payload, backend, cache);
+		if (!json_get(line, "recorded", key.recorded,
+			      sizeof(key.recorded)))
+			strcpy(key.recorded, "-");
+		key.input = json_num(line, "input");
+		r = row_get(t, &key);
 		if (!r)
 			continue;
 		r->n++;
 		if (strcmp(ok, "true")) {
 			r->bad++;
-			bad++;
+			t->bad++;
 		}
 		r->lat_us += json_num(line, "latency_us");
 		r->majflt += json_num(line, "majflt");
@@ -179,68 +159,105 @@ int cmd_table(int argc, char **argv)
 			r->twice += tw;
 		r->mem_kb += json_num(line, "mem_kb");
 	}
-	if (path)
-		fclose(f);
+}
 
-	/* One table per payload and cache state; rows are backends. */
-	for (i = 0; i < nrows; i++) {
-		const struct row *w = NULL;
-		bool first = true;
+/* @r's mean latency over @w's, or "-". */
+static void print_ratio(const struct row *r, const struct row *w)
+{
+	if (w && w->lat_us > 0)
+		printf("%8.2f ", (r->lat_us / r->n) / (w->lat_us / w->n));
+	else
+		printf("%8s ", "-");
+}
+
+static void table_print_row(const struct row *r, const struct row *w1,
+			    const struct row *wu)
+{
+	double n = r->n;
+
+	printf("%-16s %-6s %-4s %10.2f %8.0f %8.0f %9.2f %8.0f ",
+	       r->backend, r->recorded, strcmp(r->recorded, "-") ?
+	       (input_recorded(r->recorded, r->input) ? "yes" : "no") : "-",
+	       r->lat_us / n / 1e3, r->majflt / n, r->minflt / n,
+	       r->rd_bytes / n / 1048576.0, r->rd_ios / n);
+	if (r->twice_na)
+		printf("%7s ", "-");
+	else
+		printf("%7.0f ", r->twice / n);
+	printf("%8.1f ", r->mem_kb / n / 1024.0);
+	print_ratio(r, w1);
+	print_ratio(r, wu);
+	printf("%s\n", r->bad ? "FAIL" : "ok");
+}
+
+/* One table per payload, cache state and measured input. */
+static void table_print(struct table *t)
+{
+	unsigned int i, j, k;
+
+	for (i = 0; i < t->nrows; i++) {
+		const struct row *w1 = NULL, *wu = NULL, *r;
 
 		for (j = 0; j < i; j++)
-			if (!strcmp(rows[j].payload, rows[i].payload) &&
-			    !strcmp(rows[j].cache, rows[i].cache))
+			if (row_same_table(&t->rows[j], &t->rows[i]))
 				break;
 		if (j < i)
 			continue;
-		for (j = 0; j < nrows; j++)
-			if (!strcmp(rows[j].payload, rows[i].payload) &&
-			    !strcmp(rows[j].cache, rows[i].cache) &&
-			    !strcmp(rows[j].backend, "wsr"))
-				w = &rows[j];
+		/* wsr (sync) on one recorded input, and on their union */
+		for (j = 0; j < t->nrows; j++) {
+			r = &t->rows[j];
+			if (!row_same_table(r, &t->rows[i]) ||
+			    strcmp(r->backend, "wsr"))
+				continue;
+			if (strchr(r->recorded, '+'))
+				wu = r;
+			else
+				w1 = r;
+		}
+		printf("\n%s, input %u, %s page cache (mean of %u runs per row)\n",
+		       t->rows[i].payload, t->rows[i].input, t->rows[i].cache,
+		       t->rows[i].n);
+		printf("%-16s %-6s %-4s %10s %8s %8s %9s %8s %7s %8s %8s %8s %s\n",
+		       "backend", "rec", "seen", "latency_ms", "majflt",
+		       "minflt", "read_MiB", "read_ios", "twice", "mem_MiB",
+		       "x_wsr1", "x_wsrU", "ok");
 		for (k = 0; k < sizeof(table_order) / sizeof(*table_order);
 		     k++) {
-			for (j = 0; j < nrows; j++) {
-				const struct row *r = &rows[j];
-				double n;
-
-				if (strcmp(r->payload, rows[i].payload) ||
-				    strcmp(r->cache, rows[i].cache) ||
-				    strcmp(r->backend, table_order[k]))
-					continue;
-				n = r->n;
-				if (first) {
-					printf("\n%s, %s page cache (mean of %u runs per backend)\n",
-					       r->payload, r->cache, r->n);
-					printf("%-14s %11s %9s %9s %10s %8s %8s %9s %9s %s\n",
-					       "backend", "latency_ms", "majflt",
-					       "minflt", "read_MiB", "read_ios",
-					       "twice", "mem_MiB", "wsr_x",
-					       "ok");
-					first = false;
-				}
-				printf("%-14s %11.2f %9.0f %9.0f %10.2f %8.0f ",
-				       r->backend, r->lat_us / n / 1e3,
-				       r->majflt / n, r->minflt / n,
-				       r->rd_bytes / n / 1048576.0,
-				       r->rd_ios / n);
-				if (r->twice_na)
-					printf("%8s ", "-");
-				else
-					printf("%8.0f ", r->twice / n);
-				printf("%9.1f ", r->mem_kb / n / 1024.0);
-				/* How many times faster wsr (sync) is. */
-				if (w && w->lat_us > 0)
-					printf("%9.2f ", (r->lat_us / n) /
-					       (w->lat_us / w->n));
-				else
-					printf("%9s ", "-");
-				printf("%s\n", r->bad ? "FAIL" : "ok");
+			/* single recordings before unions */
+			for (j = 0; j < t->nrows; j++) {
+				r = &t->rows[j];
+				if (row_same_table(r, &t->rows[i]) &&
+				    !strcmp(r->backend, table_order[k]) &&
+				    !strchr(r->recorded, '+'))
+					table_print_row(r, w1, wu);
+			}
+			for (j = 0; j < t->nrows; j++) {
+				r = &t->rows[j];
+				if (row_same_table(r, &t->rows[i]) &&
+				    !strcmp(r->backend, table_order[k]) &&
+				    strchr(r->recorded, '+'))
+					table_print_row(r, w1, wu);
 			}
 		}
 	}
-	if (bad) {
-		printf("\n%u runs gave a WRONG RESULT\n", bad);
+}
+
+int cmd_table(int argc, char **argv)
+{
+	static struct table t;
+	const char *path = argc > 1 ? argv[1] : NULL;
+	FILE *f = path ? fopen(path, "re") : stdin;
+
+	if (!f) {
+		vmm_err("%s: %s", path, strerror(errno));
+		return 1;
+	}
+	table_read(f, &t);
+	if (path)
+		fclose(f);
+	table_print(&t);
+	if (t.bad) {
+		printf("\n%u runs gave a WRONG RESULT\n", t.bad);
 		return 1;
 	}
 	return 0;

@@ -224,6 +224,13 @@ extern const struct backend backend_file;
 extern const struct backend backend_eager;
 extern const struct backend backend_reap;
 extern const struct backend backend_faasnap;
+extern const struct backend backend_faasnap_mincore;
+
+/* The working set of several recordings on one snapshot (wsr-vmm union). */
+int reap_union(int mem_fd, uint64_t size, char *const *in, unsigned int n,
+	       const char *out);
+int faasnap_union(int mem_fd, uint64_t size, char *const *in, unsigned int n,
+		  const char *out);
 extern const struct backend backend_wsr;
 
 /* Print a one-line error "wsr-vmm: ..." to stderr. */
