@@ -507,6 +507,7 @@ static int faasnap_stop(struct restore *r)
 	if (p->overlay_ls) {
 		restore_extra(r, "faasnap_ws_regions", p->hdr.nws);
 		restore_extra(r, "faasnap_ws_pages", p->hdr.ws_pages);
+		restore_extra(r, "faasnap_ls_data_off", p->hdr.data_off);
 		restore_extra(r, "faasnap_ls_mapped_pages", p->ls_mapped);
 		restore_extra(r, "faasnap_mem_mapped_pages", p->mem_mapped);
 	} else {

@@ -153,7 +153,7 @@ int devreads_count(struct devreads *d, uint64_t mem_pages,
 void devreads_free(struct devreads *d);
 
 /* A named number a backend reports (printed in JSON and text). */
-#define VMM_MAX_EXTRA		24
+#define VMM_MAX_EXTRA		32
 struct extra {
 	const char *key;
 	int64_t val;
