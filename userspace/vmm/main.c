@@ -29,6 +29,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <libwsr.h>
+#include "json.h"
 #include "vmm.h"
 
 int cmd_table(int argc, char **argv);
@@ -385,36 +386,49 @@ static void print_json(const struct restore *r, const struct restore_opts *o,
 		       uint64_t file_kb, uint64_t cached, uint64_t private_kb,
 		       uint64_t shared_kb)
 {
+	char backend[40], hex[24];
+	struct json j;
 	unsigned int i;
 
-	printf("{\"payload\":\"%s\",\"backend\":\"%s%s%s\","
-	       "\"input\":%u,\"recorded\":\"%s\",\"cache\":\"%s\",\"ok\":%s,"
-	       "\"result\":\"%#" PRIx64 "\",\"expected\":\"%#" PRIx64
-	       "\",\"latency_us\":%.1f,\"setup_us\":%.1f,"
-	       "\"run_us\":%.1f,\"majflt\":%ld,\"minflt\":%ld,"
-	       "\"read_bytes\":%" PRId64 ",\"read_ios\":%" PRId64
-	       ",\"read_twice\":%" PRId64 ",\"rss_anon_kb\":%" PRIu64
-	       ",\"rss_file_kb\":%" PRIu64 ",\"cache_kb\":%" PRIu64
-	       ",\"mem_kb\":%" PRIu64 ",\"private_kb\":%" PRIu64
-	       ",\"shared_kb\":%" PRIu64 ",\"mem_size\":%" PRIu64,
-	       r->st.name, o->b->name, r->async ? "-async" : "",
-	       r->lazy ? "-lazy" : "", o->input,
-	       o->recorded ? o->recorded : "-", o->cold ? "cold" : "warm",
-	       run->result == run->expect ? "true" : "false", run->result,
-	       run->expect, (r->t_done - r->t_start) / 1e3,
-	       (r->t_setup - r->t_start) / 1e3,
-	       (r->t_done - r->t_resume) / 1e3, majflt, minflt,
-	       rd_bytes, rd_ios, r->read_twice, anon_kb, file_kb,
-	       cached * 4, private_kb + shared_kb, private_kb, shared_kb,
-	       r->st.mem_size);
-	if (run->dev_ok)
-		printf(",\"dev_reads\":%" PRIu64 ",\"dev_pages\":%" PRIu64
-		       ",\"dev_other_bytes\":%" PRIu64 ",\"dev_lost\":%" PRIu64,
-		       run->devres.reads, run->devres.pages,
-		       run->devres.other_bytes, run->devres.lost);
+	snprintf(backend, sizeof(backend), "%s%s%s", o->b->name,
+		 r->async ? "-async" : "", r->lazy ? "-lazy" : "");
+	json_init_line(&j, stdout);
+	json_begin_object(&j);
+	json_kstr(&j, "payload", r->st.name);
+	json_kstr(&j, "backend", backend);
+	json_ku64(&j, "input", o->input);
+	json_kstr(&j, "recorded", o->recorded ? o->recorded : "-");
+	json_kstr(&j, "cache", o->cold ? "cold" : "warm");
+	json_kbool(&j, "ok", run->result == run->expect);
+	snprintf(hex, sizeof(hex), "%#" PRIx64, run->result);
+	json_kstr(&j, "result", hex);
+	snprintf(hex, sizeof(hex), "%#" PRIx64, run->expect);
+	json_kstr(&j, "expected", hex);
+	json_kfixed(&j, "latency_us", (r->t_done - r->t_start) / 1e3, 1);
+	json_kfixed(&j, "setup_us", (r->t_setup - r->t_start) / 1e3, 1);
+	json_kfixed(&j, "run_us", (r->t_done - r->t_resume) / 1e3, 1);
+	json_ki64(&j, "majflt", majflt);
+	json_ki64(&j, "minflt", minflt);
+	json_ki64(&j, "read_bytes", rd_bytes);
+	json_ki64(&j, "read_ios", rd_ios);
+	json_ki64(&j, "read_twice", r->read_twice);
+	json_ku64(&j, "rss_anon_kb", anon_kb);
+	json_ku64(&j, "rss_file_kb", file_kb);
+	json_ku64(&j, "cache_kb", cached * 4);
+	json_ku64(&j, "mem_kb", private_kb + shared_kb);
+	json_ku64(&j, "private_kb", private_kb);
+	json_ku64(&j, "shared_kb", shared_kb);
+	json_ku64(&j, "mem_size", r->st.mem_size);
+	if (run->dev_ok) {
+		json_ku64(&j, "dev_reads", run->devres.reads);
+		json_ku64(&j, "dev_pages", run->devres.pages);
+		json_ku64(&j, "dev_other_bytes", run->devres.other_bytes);
+		json_ku64(&j, "dev_lost", run->devres.lost);
+	}
 	for (i = 0; i < r->nextra; i++)
-		printf(",\"%s\":%" PRId64, r->extra[i].key, r->extra[i].val);
-	printf("}\n");
+		json_ki64(&j, r->extra[i].key, r->extra[i].val);
+	json_end_object(&j);
+	json_finish(&j);
 }
 
 static void print_result(struct restore *r, const struct restore_opts *o,
@@ -881,6 +895,7 @@ static int cmd_devreads(int argc, char **argv)
 {
 	struct devreads_result res;
 	struct page_copy file;
+	struct json j;
 	struct devreads d = { 0 };
 	uint64_t off, len;
 	struct stat sb;
@@ -929,10 +944,15 @@ static int cmd_devreads(int argc, char **argv)
 		vmm_err("devreads: %s", strerror(-ret));
 		goto out;
 	}
-	printf("{\"dev_reads\":%" PRIu64 ",\"dev_pages\":%" PRIu64
-	       ",\"read_twice\":%" PRIu64 ",\"dev_other_bytes\":%" PRIu64
-	       ",\"dev_lost\":%" PRIu64 "}\n", res.reads, res.pages,
-	       res.twice, res.other_bytes, res.lost);
+	json_init_line(&j, stdout);
+	json_begin_object(&j);
+	json_ku64(&j, "dev_reads", res.reads);
+	json_ku64(&j, "dev_pages", res.pages);
+	json_ku64(&j, "read_twice", res.twice);
+	json_ku64(&j, "dev_other_bytes", res.other_bytes);
+	json_ku64(&j, "dev_lost", res.lost);
+	json_end_object(&j);
+	json_finish(&j);
 	rc = res.lost ? 1 : 0;
 out:
 	devreads_free(&d);
