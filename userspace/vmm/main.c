@@ -166,7 +166,16 @@ static int load_image(const char *path, uint8_t *mem, struct wsr_image_hdr *h)
 	return 0;
 }
 
-static int cmd_run(int argc, char **argv)
+/* What "run" was asked to do. */
+struct run_opts {
+	const char *payload, *dir;
+	uint64_t mem_size;
+	uint32_t input;
+	bool have_input, quiet;
+};
+
+/* Returns 0, or the exit code (2 after a usage error). */
+static int run_parse(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option opts[] = {
 		{ "payload", required_argument, NULL, 'p' },
@@ -176,147 +185,189 @@ static int cmd_run(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *payload = NULL, *dir = NULL;
-	uint64_t mem_size = 128ULL << 20, t0, t1, t2, expect;
-	struct wsr_boot_info *boot;
-	struct wsr_image_hdr hdr;
-	struct vmm_state st;
-	bool have_input = false, quiet = false;
-	enum vm_event ev;
-	uint32_t input = 0;
-	struct vm vm;
-	uint8_t *mem;
-	int c, ret;
+	int c;
 
+	o->mem_size = 128ULL << 20;
 	while ((c = getopt_long(argc, argv, "p:m:s:i:q", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			payload = optarg;
+			o->payload = optarg;
 			break;
 		case 'm':
-			if (parse_size(optarg, &mem_size))
-				goto bad;
+			if (parse_size(optarg, &o->mem_size)) {
+				vmm_err("--mem '%s': not a size", optarg);
+				return 2;
+			}
 			break;
 		case 's':
-			dir = optarg;
+			o->dir = optarg;
 			break;
 		case 'i':
-			if (parse_u32(optarg, &input))
-				goto bad;
-			have_input = true;
+			if (parse_u32(optarg, &o->input)) {
+				vmm_err("--input '%s': not a number", optarg);
+				return 2;
+			}
+			o->have_input = true;
 			break;
 		case 'q':
-			quiet = true;
+			o->quiet = true;
 			break;
 		default:
-			goto bad;
+			usage(stderr);
+			return 2;
 		}
 	}
-	if (!payload || optind != argc)
-		goto bad;
-	if (mem_size < (16ULL << 20) || mem_size > (4ULL << 30) ||
-	    mem_size % (2ULL << 20)) {
+	if (!o->payload || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (o->mem_size < (16ULL << 20) || o->mem_size > (4ULL << 30) ||
+	    o->mem_size % (2ULL << 20)) {
 		vmm_err("--mem must be a multiple of 2M in [16M, 4G]");
 		return 2;
 	}
+	return 0;
+}
 
-	mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
+/* Map guest memory, load the payload, run it to READY. */
+static int run_boot(const struct run_opts *o, struct vm *vm, uint8_t **memp,
+		    struct wsr_image_hdr *hdr)
+{
+	struct wsr_boot_info *boot;
+	uint64_t t0 = now_ns();
+	enum vm_event ev;
+	uint8_t *mem;
+	int ret;
+
+	mem = mmap(NULL, o->mem_size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (mem == MAP_FAILED) {
-		vmm_err("cannot map %" PRIu64 " bytes: %s", mem_size,
+		vmm_err("cannot map %" PRIu64 " bytes: %s", o->mem_size,
 			strerror(errno));
-		return 1;
+		return -errno;
 	}
+	*memp = mem;
 	/* The boot run is not measured: let it use 2 MiB pages. */
-	madvise(mem, mem_size, MADV_HUGEPAGE);
-	ret = load_image(payload, mem, &hdr);
+	madvise(mem, o->mem_size, MADV_HUGEPAGE);
+	ret = load_image(o->payload, mem, hdr);
 	if (ret) {
-		vmm_err("%s: not a payload image: %s", payload, strerror(-ret));
-		return 1;
+		vmm_err("%s: not a payload image: %s", o->payload,
+			strerror(-ret));
+		return ret;
 	}
 	boot = (struct wsr_boot_info *)(mem + WSR_GPA_BOOT);
 	boot->magic = WSR_BOOT_MAGIC;
-	boot->mem_size = mem_size;
+	boot->mem_size = o->mem_size;
 	boot->heap_start = WSR_GPA_HEAP;
-	boot->heap_end = mem_size;
+	boot->heap_end = o->mem_size;
 
-	ret = vm_open(&vm, mem, mem_size);
+	ret = vm_open(vm, mem, o->mem_size);
 	if (ret) {
 		vmm_err("cannot create a VM (/dev/kvm): %s", strerror(-ret));
-		return 1;
+		return ret;
 	}
-	vm.quiet = quiet;
-	ret = vm_boot_setup(&vm, hdr.entry);
+	vm->quiet = o->quiet;
+	ret = vm_boot_setup(vm, hdr->entry);
 	if (ret) {
 		vmm_err("vCPU setup: %s", strerror(-ret));
-		return 1;
+		return ret;
 	}
-	t0 = now_ns();
-	ret = vm_run(&vm, &ev);
+	ret = vm_run(vm, &ev);
 	if (ret || ev != VM_EV_READY) {
-		vmm_err("%s: init failed: %s", hdr.name,
+		vmm_err("%s: init failed: %s", hdr->name,
 			ret ? strerror(-ret) : "done before ready");
-		return 1;
+		return ret ? ret : -EPROTO;
 	}
-	t1 = now_ns();
-	if (!quiet)
+	if (!o->quiet)
 		printf("%s: initialised %" PRIu64 " MiB guest in %.1f ms\n",
-		       hdr.name, mem_size >> 20, (t1 - t0) / 1e6);
-
-	if (dir) {
-		ret = vm_complete_io(&vm);
-		if (!ret) {
-			memset(&st, 0, sizeof(st));
-			ret = vm_save_cpu(&vm, &st);
-		}
-		if (ret) {
-			vmm_err("cannot save the vCPU: %s", strerror(-ret));
-			return 1;
-		}
-		st.payload = hdr.payload;
-		st.mem_size = mem_size;
-		memcpy(st.name, hdr.name, sizeof(st.name));
-		if (mkdir(dir, 0755) && errno != EEXIST) {
-			vmm_err("%s: %s", dir, strerror(errno));
-			return 1;
-		}
-		/* Memory first: a state file means a complete snapshot. */
-		ret = mem_write(dir, mem, mem_size);
-		if (!ret)
-			ret = snapshot_identify(dir, &st);
-		if (!ret)
-			ret = state_write(dir, &st);
-		if (ret) {
-			vmm_err("%s: cannot write the snapshot: %s", dir,
-				strerror(-ret));
-			return 1;
-		}
-		t2 = now_ns();
-		if (!quiet)
-			printf("%s: snapshot written to %s in %.1f ms\n",
-			       hdr.name, dir, (t2 - t1) / 1e6);
-	}
-
-	if (have_input) {
-		vm.input = input;
-		ret = vm_run(&vm, &ev);
-		if (ret || ev != VM_EV_DONE) {
-			vmm_err("%s: invocation failed", hdr.name);
-			return 1;
-		}
-		ref_result(hdr.payload, mem_size, input, &expect);
-		printf("%s: input %u result %#" PRIx64 " expected %#" PRIx64
-		       " %s\n", hdr.name, input, vm.result, expect,
-		       vm.result == expect ? "ok" : "MISMATCH");
-		if (vm.result != expect)
-			return 1;
-	}
-	vm_close(&vm);
-	munmap(mem, mem_size);
+		       hdr->name, o->mem_size >> 20, (now_ns() - t0) / 1e6);
 	return 0;
-bad:
-	usage(stderr);
-	return 2;
+}
+
+/* Write DIR/mem, then DIR/state: a state file means a whole snapshot. */
+static int run_snapshot(const struct run_opts *o, struct vm *vm,
+			const uint8_t *mem, const struct wsr_image_hdr *hdr)
+{
+	uint64_t t0 = now_ns();
+	struct vmm_state st;
+	int ret;
+
+	ret = vm_complete_io(vm);
+	if (!ret) {
+		memset(&st, 0, sizeof(st));
+		ret = vm_save_cpu(vm, &st);
+	}
+	if (ret) {
+		vmm_err("cannot save the vCPU: %s", strerror(-ret));
+		return ret;
+	}
+	st.payload = hdr->payload;
+	st.mem_size = o->mem_size;
+	memcpy(st.name, hdr->name, sizeof(st.name));
+	if (mkdir(o->dir, 0755) && errno != EEXIST) {
+		vmm_err("%s: %s", o->dir, strerror(errno));
+		return -errno;
+	}
+	ret = mem_write(o->dir, mem, o->mem_size);
+	if (!ret)
+		ret = snapshot_identify(o->dir, &st);
+	if (!ret)
+		ret = state_write(o->dir, &st);
+	if (ret) {
+		vmm_err("%s: cannot write the snapshot: %s", o->dir,
+			strerror(-ret));
+		return ret;
+	}
+	if (!o->quiet)
+		printf("%s: snapshot written to %s in %.1f ms\n",
+		       hdr->name, o->dir, (now_ns() - t0) / 1e6);
+	return 0;
+}
+
+/* Run one invocation on the live VM and check its result. */
+static int run_invoke(const struct run_opts *o, struct vm *vm,
+		      const struct wsr_image_hdr *hdr)
+{
+	enum vm_event ev;
+	uint64_t expect;
+	int ret;
+
+	vm->input = o->input;
+	ret = vm_run(vm, &ev);
+	if (ret || ev != VM_EV_DONE) {
+		vmm_err("%s: invocation failed", hdr->name);
+		return ret ? ret : -EPROTO;
+	}
+	ref_result(hdr->payload, o->mem_size, o->input, &expect);
+	printf("%s: input %u result %#" PRIx64 " expected %#" PRIx64 " %s\n",
+	       hdr->name, o->input, vm->result, expect,
+	       vm->result == expect ? "ok" : "MISMATCH");
+	return vm->result == expect ? 0 : -EBADMSG;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct vm vm = { .kvm = -1, .fd = -1, .vcpu = -1 };
+	struct run_opts o = { 0 };
+	struct wsr_image_hdr hdr;
+	uint8_t *mem = NULL;
+	int ret, rc = 1;
+
+	ret = run_parse(argc, argv, &o);
+	if (ret)
+		return ret;
+	if (run_boot(&o, &vm, &mem, &hdr))
+		goto out;
+	if (o.dir && run_snapshot(&o, &vm, mem, &hdr))
+		goto out;
+	if (o.have_input && run_invoke(&o, &vm, &hdr))
+		goto out;
+	rc = 0;
+out:
+	vm_close(&vm);
+	if (mem)
+		munmap(mem, o.mem_size);
+	return rc;
 }
 
 /* -------------------------------------------------------------- restore */
