@@ -32,9 +32,6 @@
 #include "json.h"
 #include "vmm.h"
 
-int cmd_table(int argc, char **argv);
-int cmd_conc_table(int argc, char **argv);
-
 static const struct backend *const backends[] = {
 	&backend_file, &backend_eager, &backend_reap, &backend_faasnap,
 	&backend_faasnap_mincore, &backend_wsr,

@@ -11,9 +11,6 @@
 #include "json.h"
 #include "vmm.h"
 
-int cmd_table(int argc, char **argv);
-int cmd_conc_table(int argc, char **argv);
-
 /* ---------------------------------------------------------------- table */
 
 /*

@@ -233,6 +233,10 @@ int faasnap_union(int mem_fd, uint64_t size, char *const *in, unsigned int n,
 		  const char *out);
 extern const struct backend backend_wsr;
 
+/* tools.c: the demo's tables from "restore --json" lines. */
+int cmd_table(int argc, char **argv);
+int cmd_conc_table(int argc, char **argv);
+
 /* Print a one-line error "wsr-vmm: ..." to stderr. */
 void vmm_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
