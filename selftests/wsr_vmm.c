@@ -105,6 +105,50 @@ static const char *guest_image(const char *payload)
 	return path;
 }
 
+/*
+ * Create (once) the snapshot of @payload in @dir, a work directory of
+ * this test in @work.
+ */
+static void vmm_prepare(struct __test_metadata *_metadata,
+			const char *payload, char *dir, size_t dlen,
+			char *work, size_t wlen, struct cmd_out *o)
+{
+	char state[128];
+
+	ASSERT_EQ(0, wsr_drop_caches());
+	if (access("/dev/kvm", R_OK | W_OK))
+		SKIP(_exit(255), "no /dev/kvm");
+	if (access(VMM, X_OK))
+		SKIP(_exit(255), "no " VMM);
+	mkdir(TOP, 0755);
+	snprintf(dir, dlen, TOP "/%s", payload);
+	snprintf(work, wlen, TOP "/%s-%d", payload, getpid());
+	ASSERT_EQ(0, mkdir(work, 0755));
+	snprintf(state, sizeof(state), "%s/state", dir);
+	if (access(state, R_OK)) {
+		/* Snapshot, then run input 1 on the live VM as a check. */
+		const char *argv[] = { VMM, "run", "--payload",
+			guest_image(payload), "--mem", MEM, "--snapshot", dir,
+			"--input", "1", "--quiet", NULL };
+
+		ASSERT_EQ(0, run(o, argv));
+		ASSERT_EQ(0, o->status) {
+			TH_LOG("snapshot: %s%s", o->out, o->err);
+		}
+		ASSERT_NE(NULL, strstr(o->out, " ok"));
+	}
+}
+
+static void vmm_cleanup(struct __test_metadata *_metadata, const char *work)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", work);
+	if (system(cmd))
+		TH_LOG("cannot remove %s", work);
+}
+
+/* Every payload: each backend restores it right. */
 FIXTURE(vmm) {
 	char dir[96];		/* the snapshot */
 	char work[96];		/* recordings of this test */
@@ -121,41 +165,34 @@ FIXTURE_VARIANT_ADD(vmm, scan) { .payload = "scan" };
 
 FIXTURE_SETUP(vmm)
 {
-	char state[128];
-
-	ASSERT_EQ(0, wsr_drop_caches());
-	if (access("/dev/kvm", R_OK | W_OK))
-		SKIP(_exit(255), "no /dev/kvm");
-	if (access(VMM, X_OK))
-		SKIP(_exit(255), "no " VMM);
-	mkdir(TOP, 0755);
-	snprintf(self->dir, sizeof(self->dir), TOP "/%s", variant->payload);
-	snprintf(self->work, sizeof(self->work), TOP "/%s-%d",
-		 variant->payload, getpid());
-	ASSERT_EQ(0, mkdir(self->work, 0755));
-	snprintf(state, sizeof(state), "%s/state", self->dir);
-	if (access(state, R_OK)) {
-		/* Snapshot, then run input 1 on the live VM as a check. */
-		const char *argv[] = { VMM, "run", "--payload",
-			guest_image(variant->payload), "--mem", MEM,
-			"--snapshot", self->dir, "--input", "1", "--quiet",
-			NULL };
-
-		ASSERT_EQ(0, run(&self->o, argv));
-		ASSERT_EQ(0, self->o.status) {
-			TH_LOG("snapshot: %s%s", self->o.out, self->o.err);
-		}
-		ASSERT_NE(NULL, strstr(self->o.out, " ok"));
-	}
+	vmm_prepare(_metadata, variant->payload, self->dir, sizeof(self->dir),
+		  self->work, sizeof(self->work), &self->o);
 }
 
 FIXTURE_TEARDOWN(vmm)
 {
-	char cmd[160];
+	vmm_cleanup(_metadata, self->work);
+}
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->work);
-	if (system(cmd))
-		TH_LOG("cannot remove %s", self->work);
+/*
+ * The kv payload only: tests of tools whose logic does not depend on the
+ * payload (unions of recordings, the loading-set file, the twice counter).
+ */
+FIXTURE(vmm_kv) {
+	char dir[96];
+	char work[96];
+	struct cmd_out o;
+};
+
+FIXTURE_SETUP(vmm_kv)
+{
+	vmm_prepare(_metadata, "kv", self->dir, sizeof(self->dir), self->work,
+		  sizeof(self->work), &self->o);
+}
+
+FIXTURE_TEARDOWN(vmm_kv)
+{
+	vmm_cleanup(_metadata, self->work);
 }
 
 /* Expected result of @input by the host-side recomputation. */
@@ -266,7 +303,7 @@ TEST_F_TIMEOUT(vmm, reap, VMM_TIMEOUT)
 		   NULL);
 }
 
-TEST_F_TIMEOUT(vmm, reap_union, VMM_TIMEOUT)
+TEST_F_TIMEOUT(vmm_kv, reap_union, VMM_TIMEOUT)
 {
 	char ws1[128], ws2[128], u[128];
 	const char *uargv[] = { VMM, "union", "--snapshot", self->dir,
@@ -334,7 +371,7 @@ TEST_F_TIMEOUT(vmm, faasnap, VMM_TIMEOUT)
 	EXPECT_LT(0, json_num(self->o.out, "faasnap_prefetched"));
 }
 
-TEST_F_TIMEOUT(vmm, faasnap_union, VMM_TIMEOUT)
+TEST_F_TIMEOUT(vmm_kv, faasnap_union, VMM_TIMEOUT)
 {
 	char ls1[128], ls2[128], u[128];
 	const char *uargv[] = { VMM, "union", "--snapshot", self->dir,
@@ -414,7 +451,7 @@ TEST_F_TIMEOUT(vmm, wsr, VMM_TIMEOUT)
  * pages 0-15, 8-23, 256 and 256 again: 25 pages delivered, 9 of them
  * twice (8-15 and 256).
  */
-TEST_F_TIMEOUT(vmm, twice_counter, VMM_TIMEOUT)
+TEST_F_TIMEOUT(vmm_kv, twice_counter, VMM_TIMEOUT)
 {
 	char mem[128];
 	const char *argv[] = { VMM, "devreads", mem, "0:64K", "32K:64K",
@@ -520,7 +557,7 @@ TEST_F_TIMEOUT(vmm, corrupt_snapshot, VMM_TIMEOUT)
  * working-set regions from there and must fail; faasnap-mincore, which
  * maps the memory file only, still computes the right result.
  */
-TEST_F_TIMEOUT(vmm, corrupt_faasnap_ls, VMM_TIMEOUT)
+TEST_F_TIMEOUT(vmm_kv, corrupt_faasnap_ls, VMM_TIMEOUT)
 {
 	char ls[128];
 	long long data_off;
