@@ -3,25 +3,26 @@
  * Pages the device delivered more than once during one restore, the same
  * way for every backend: a bitmap over device reads.
  *
- * devreads_start() creates a tracefs instance of its own
- * (instances/wsr-vmm-PID) with the block:block_rq_complete event of the
- * disk that holds the memory file; devreads_stop() reads what completed
- * since.  Each completed read (sector, count) is mapped back through the
- * files' extents (FS_IOC_FIEMAP) to pages of the files that hold guest
- * memory: the memory file, page for page, and copies such as REAP's
- * working-set file or FaaSnap's loading-set file, whose pages stand for
- * guest pages given by the backend.  Counts are kept per 512-byte
- * sector: a file page was delivered as often as its most-read sector
- * (a page read in two halves was delivered once), and a guest page as
- * often as the file pages standing for it together.  read_twice counts
- * the guest pages delivered twice or more.  Reads that touched none of
- * the files (file system metadata, other files) are counted in bytes.
+ * devreads_start() opens the block:block_rq_complete tracepoint as a perf
+ * event on every CPU (perf_event_open(), PERF_SAMPLE_RAW, filtered to the
+ * disk that holds the memory file), each with a ring buffer of its own,
+ * so that concurrent restores do not share anything; devreads_stop()
+ * reads what completed since.  Each completed read (sector, count) is
+ * mapped back through the files' extents (FS_IOC_FIEMAP) to pages of the
+ * files that hold guest memory: the memory file, page for page, and
+ * copies such as REAP's working-set file or FaaSnap's loading-set file,
+ * whose pages stand for guest pages given by the backend.  Counts are
+ * kept per 512-byte sector: a file page was delivered as often as its
+ * most-read sector (a page read in two halves was delivered once), and a
+ * guest page as often as the file pages standing for it together.
+ * read_twice counts the guest pages delivered twice or more.  Reads that
+ * touched none of the files (file system metadata, other files) are
+ * counted in bytes.
  *
  * The count is of device reads, whoever issued them: the VMM, its
  * helper threads, the kernel's readahead, the wsr module; in a batch of
  * concurrent restores, the other instances too.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -31,36 +32,23 @@
 #include <unistd.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
+#include <linux/perf_event.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include "vmm.h"
 
-#define DEVREADS_BUF_KB		2048	/* per CPU */
+#define DEVREADS_PAGES		256	/* ring buffer per CPU: 1 MiB */
 #define SECTOR			512ULL
 #define SECTORS_PER_PAGE	(VMM_PAGE / SECTOR)
+#define EVENT			"events/block/block_rq_complete"
 
 static const char *const tracefs_dirs[] = {
 	"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
 };
-
-static int write_str(const char *dir, const char *name, const char *val)
-{
-	char path[PATH_MAX];
-	ssize_t n, len = strlen(val);
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, len);
-	close(fd);
-	if (n != len)
-		return n < 0 ? -errno : -EIO;
-	return 0;
-}
 
 static int read_u64(const char *path, uint64_t *v)
 {
@@ -78,20 +66,57 @@ static int read_u64(const char *path, uint64_t *v)
 	return 0;
 }
 
-/* A mounted tracefs with instances/, or mount one. */
-static const char *tracefs_root(void)
+/* The event's directory in a mounted tracefs (mount one if need be). */
+static int event_dir(char *buf, size_t len)
 {
-	char path[PATH_MAX];
 	unsigned int i;
 
 	for (i = 0; i < sizeof(tracefs_dirs) / sizeof(*tracefs_dirs); i++) {
-		snprintf(path, sizeof(path), "%s/instances", tracefs_dirs[i]);
-		if (!access(path, W_OK))
-			return tracefs_dirs[i];
+		snprintf(buf, len, "%s/" EVENT, tracefs_dirs[i]);
+		if (!access(buf, R_OK))
+			return 0;
 	}
 	if (mount("tracefs", tracefs_dirs[0], "tracefs", 0, NULL))
-		return NULL;
-	return tracefs_dirs[0];
+		return -errno;
+	snprintf(buf, len, "%s/" EVENT, tracefs_dirs[0]);
+	return access(buf, R_OK) ? -ENOENT : 0;
+}
+
+/* Offsets of the fields we read in the event's raw record. */
+static int event_format(const char *dir, struct devreads *d)
+{
+	struct { const char *name; int *off; } want[] = {
+		{ "dev", &d->off_dev }, { "sector", &d->off_sector },
+		{ "nr_sector", &d->off_nr }, { "error", &d->off_error },
+		{ "rwbs", &d->off_rwbs },
+	};
+	char path[PATH_MAX + 16], line[256];
+	unsigned int i, found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/format", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char decl[128], *name;
+		int off;
+
+		if (sscanf(line, " field:%127[^;]; offset:%d;", decl, &off) != 2)
+			continue;
+		/* "dev_t dev", "char rwbs[8]": the last word, less [..] */
+		name = strrchr(decl, ' ');
+		name = name ? name + 1 : decl;
+		name[strcspn(name, "[")] = 0;
+		for (i = 0; i < sizeof(want) / sizeof(*want); i++)
+			if (!strcmp(name, want[i].name)) {
+				*want[i].off = off;
+				found |= 1U << i;
+			}
+	}
+	fclose(f);
+	return found == (1U << (sizeof(want) / sizeof(*want))) - 1 ? 0 :
+	       -EPROTO;
 }
 
 /*
@@ -134,75 +159,69 @@ static int file_disk(int fd, dev_t *disk, uint64_t *start)
 	return 0;
 }
 
+/* The kernel's encoding of a dev_t, as the event records it. */
+static uint32_t kdev(dev_t dev)
+{
+	return major(dev) << 20 | minor(dev);
+}
+
 int devreads_start(struct devreads *d, int fd)
 {
-	const char *root;
-	char val[64];
+	struct perf_event_attr attr;
+	char dir[PATH_MAX], filter[64];
+	uint64_t id;
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF), cpu;
 	int ret;
 
 	memset(d, 0, sizeof(*d));
 	ret = file_disk(fd, &d->disk, &d->part_start);
+	if (!ret)
+		ret = event_dir(dir, sizeof(dir));
+	if (!ret)
+		ret = event_format(dir, d);
 	if (ret)
 		return ret;
-	root = tracefs_root();
-	if (!root)
-		return -ENOENT;
-	snprintf(d->inst, sizeof(d->inst), "%s/instances/wsr-vmm-%d", root,
-		 (int)getpid());
-	if (mkdir(d->inst, 0700) && errno != EEXIST)
-		return -errno;
-	d->created = true;
-	snprintf(val, sizeof(val), "%u", DEVREADS_BUF_KB);
-	ret = write_str(d->inst, "buffer_size_kb", val);
-	/* The kernel's dev_t: major << 20 | minor. */
-	snprintf(val, sizeof(val), "dev == %u",
-		 major(d->disk) << 20 | minor(d->disk));
-	if (!ret)
-		ret = write_str(d->inst, "events/block/block_rq_complete/filter",
-				val);
-	if (!ret)
-		ret = write_str(d->inst, "events/block/block_rq_complete/enable",
-				"1");
-	if (!ret)
-		ret = write_str(d->inst, "tracing_on", "1");
+	strncat(dir, "/id", sizeof(dir) - strlen(dir) - 1);
+	ret = read_u64(dir, &id);
 	if (ret)
-		devreads_free(d);
-	return ret;
-}
+		return ret;
+	if (ncpu < 1 || ncpu > DEVREADS_MAX_CPUS)
+		return -E2BIG;
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_TRACEPOINT;
+	attr.config = id;
+	attr.sample_period = 1;
+	attr.sample_type = PERF_SAMPLE_RAW;
+	snprintf(filter, sizeof(filter), "dev == %u", kdev(d->disk));
+	d->map_len = (DEVREADS_PAGES + 1) * VMM_PAGE;
+	for (cpu = 0; cpu < ncpu; cpu++) {
+		int efd = syscall(SYS_perf_event_open, &attr, -1, (int)cpu, -1,
+				  PERF_FLAG_FD_CLOEXEC);
+		void *map;
 
-/* Events lost to a full buffer, summed over the CPUs. */
-static int devreads_lost(struct devreads *d, uint64_t *lost)
-{
-	char path[PATH_MAX + 32], line[128];
-	struct dirent *e;
-	DIR *dir;
-
-	*lost = 0;
-	snprintf(path, sizeof(path), "%s/per_cpu", d->inst);
-	dir = opendir(path);
-	if (!dir)
-		return -errno;
-	while ((e = readdir(dir))) {
-		FILE *f;
-
-		if (strncmp(e->d_name, "cpu", 3))
-			continue;
-		snprintf(path, sizeof(path), "%s/per_cpu/%s/stats", d->inst,
-			 e->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			unsigned long long v;
-
-			if (sscanf(line, "overrun: %llu", &v) == 1 ||
-			    sscanf(line, "dropped events: %llu", &v) == 1)
-				*lost += v;
+		if (efd < 0 && errno == ENODEV)
+			continue;	/* an offline CPU */
+		if (efd < 0) {
+			ret = -errno;
+			goto fail;
 		}
-		fclose(f);
+		d->fd[d->nfd] = efd;
+		d->map[d->nfd++] = NULL;
+		map = mmap(NULL, d->map_len, PROT_READ | PROT_WRITE,
+			   MAP_SHARED, efd, 0);
+		if (map == MAP_FAILED) {
+			ret = -errno;
+			goto fail;
+		}
+		d->map[d->nfd - 1] = map;
+		/* fewer records in the buffer; checked again when read */
+		ioctl(efd, PERF_EVENT_IOC_SET_FILTER, filter);
 	}
-	closedir(dir);
 	return 0;
+fail:
+	devreads_free(d);
+	return ret;
 }
 
 static int devreads_add(struct devreads *d, uint64_t sector, uint64_t count)
@@ -222,48 +241,92 @@ static int devreads_add(struct devreads *d, uint64_t sector, uint64_t count)
 	return 0;
 }
 
-int devreads_stop(struct devreads *d)
+/* One raw block_rq_complete record. */
+static int devreads_record(struct devreads *d, const uint8_t *raw,
+			   uint32_t size)
 {
-	char path[PATH_MAX + 16], line[512];
-	FILE *f;
+	uint64_t sector;
+	uint32_t dev, nr;
+	int32_t err;
+	char rwbs[9];
+
+	if ((uint32_t)d->off_rwbs + 8 > size ||
+	    (uint32_t)d->off_sector + 8 > size)
+		return 0;
+	memcpy(&dev, raw + d->off_dev, 4);
+	memcpy(&sector, raw + d->off_sector, 8);
+	memcpy(&nr, raw + d->off_nr, 4);
+	memcpy(&err, raw + d->off_error, 4);
+	memcpy(rwbs, raw + d->off_rwbs, 8);
+	rwbs[8] = 0;
+	if (dev != kdev(d->disk) || !strchr(rwbs, 'R') || err || !nr)
+		return 0;
+	return devreads_add(d, sector, nr);
+}
+
+/* Read one CPU's ring buffer from its tail to its head. */
+static int devreads_ring(struct devreads *d, void *map)
+{
+	struct perf_event_mmap_page *meta = map;
+	const uint8_t *data = (const uint8_t *)map + VMM_PAGE;
+	uint64_t size = d->map_len - VMM_PAGE;
+	uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+	uint64_t pos = meta->data_tail;
+	uint8_t rec[65536];
 	int ret = 0;
 
-	write_str(d->inst, "tracing_on", "0");
-	snprintf(path, sizeof(path), "%s/trace", d->inst);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	/* "... block_rq_complete: 254,0 RA () 123456 + 256 [0]" */
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long sector;
-		unsigned int ma, mi, count;
-		char rwbs[16];
-		int err;
-		const char *p = strstr(line, "block_rq_complete: ");
+	while (pos < head && !ret) {
+		struct perf_event_header h;
+		uint64_t i;
 
-		if (!p || sscanf(p, "block_rq_complete: %u,%u %15s () %llu + %u [%d]",
-				 &ma, &mi, rwbs, &sector, &count, &err) != 6)
-			continue;
-		if (!strchr(rwbs, 'R') || err || !count)
-			continue;
-		ret = devreads_add(d, sector, count);
-		if (ret)
-			break;
+		for (i = 0; i < sizeof(h); i++)
+			((uint8_t *)&h)[i] = data[(pos + i) % size];
+		if (h.size < sizeof(h))
+			return -EPROTO;
+		for (i = 0; i < h.size; i++)
+			rec[i] = data[(pos + i) % size];
+		pos += h.size;
+		if (h.type == PERF_RECORD_LOST) {
+			uint64_t lost;
+
+			memcpy(&lost, rec + sizeof(h) + 8, 8);
+			d->lost += lost;
+		} else if (h.type == PERF_RECORD_SAMPLE &&
+			   h.size >= sizeof(h) + 4) {
+			uint32_t rsize;
+
+			memcpy(&rsize, rec + sizeof(h), 4);
+			if (rsize <= h.size - sizeof(h) - 4)
+				ret = devreads_record(d, rec + sizeof(h) + 4,
+						      rsize);
+		}
 	}
-	fclose(f);
-	if (!ret)
-		ret = devreads_lost(d, &d->lost);
+	__atomic_store_n(&meta->data_tail, pos, __ATOMIC_RELEASE);
+	return ret;
+}
+
+int devreads_stop(struct devreads *d)
+{
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < d->nfd; i++)
+		ioctl(d->fd[i], PERF_EVENT_IOC_DISABLE, 0);
+	for (i = 0; i < d->nfd && !ret; i++)
+		ret = devreads_ring(d, d->map[i]);
 	return ret;
 }
 
 void devreads_free(struct devreads *d)
 {
-	if (d->created) {
-		write_str(d->inst, "events/block/block_rq_complete/enable",
-			  "0");
-		rmdir(d->inst);
-		d->created = false;
+	unsigned int i;
+
+	for (i = 0; i < d->nfd; i++) {
+		if (d->map[i])
+			munmap(d->map[i], d->map_len);
+		close(d->fd[i]);
 	}
+	d->nfd = 0;
 	free(d->reads);
 	d->reads = NULL;
 	d->nreads = d->cap = 0;

@@ -709,7 +709,7 @@ static int restore_measure(struct restore *r, const struct restore_opts *o,
 	ret = devreads_start(&run->dev, r->snap_fd);
 	tracing = !ret;
 	if (ret)
-		vmm_err("pages read twice not counted: tracefs: %s",
+		vmm_err("pages read twice not counted: block tracepoint: %s",
 			strerror(-ret));
 	sample(r, &run->s0);
 	r->t_start = now_ns();
@@ -968,7 +968,7 @@ static int cmd_devreads(int argc, char **argv)
 	}
 	ret = devreads_start(&d, fd);
 	if (ret) {
-		vmm_err("devreads: tracefs: %s", strerror(-ret));
+		vmm_err("devreads: block tracepoint: %s", strerror(-ret));
 		goto out;
 	}
 	for (i = 2; i < argc; i++) {

@@ -107,21 +107,27 @@ int drop_caches(void);
 
 /*
  * devreads.c: pages the device delivered more than once during a
- * restore, from the block layer's completed reads (tracefs).
+ * restore, from the block layer's completed reads (perf tracepoint).
  */
 struct devread {
 	uint64_t sector;		/* whole-disk 512-byte sectors */
 	uint64_t count;
 };
 
+#define DEVREADS_MAX_CPUS	64
+
 struct devreads {
-	char inst[256];			/* our tracefs instance */
-	bool created;
+	/* one perf event of block:block_rq_complete per CPU */
+	int fd[DEVREADS_MAX_CPUS];
+	void *map[DEVREADS_MAX_CPUS];
+	unsigned int nfd;
+	size_t map_len;
+	int off_dev, off_sector, off_nr, off_error, off_rwbs;
 	dev_t disk;
 	uint64_t part_start;		/* the file system's first sector */
 	struct devread *reads;
 	size_t nreads, cap;
-	uint64_t lost;			/* events the buffer lost */
+	uint64_t lost;			/* records the buffers lost */
 };
 
 /**
