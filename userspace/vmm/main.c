@@ -483,7 +483,7 @@ static void print_result(struct restore *r, const struct restore_opts *o,
 			 const struct restore_run *run)
 {
 	uint64_t anon_kb = 0, file_kb = 0, shmem_kb = 0, cached = 0, mem_kb;
-	uint64_t private_kb, shared_kb;
+	uint64_t private_kb, shared_kb, copy_cached = 0;
 	long majflt = run->s1.ru.ru_majflt - run->s0.ru.ru_majflt;
 	long minflt = run->s1.ru.ru_minflt - run->s0.ru.ru_minflt;
 	int64_t rd_bytes = -1, rd_ios = -1;
@@ -497,8 +497,14 @@ static void print_result(struct restore *r, const struct restore_opts *o,
 	}
 	proc_rss(&anon_kb, &file_kb, &shmem_kb);
 	cache_pages(r->snap_fd, r->st.mem_size, NULL, &cached);
+	/* the page cache of the backend's copy (FaaSnap's loading set) */
+	if (r->copy.npages &&
+	    !cache_pages(r->copy.fd, r->copy.npages * VMM_PAGE, NULL,
+			 &copy_cached))
+		cached += copy_cached;
 	/*
-	 * RssFile of a file mapping is page cache, counted in cached (or,
+	 * RssFile of a file mapping is page cache, counted in cached (the
+	 * snapshot's and the backend copy's: FaaSnap's loading-set file) (or,
 	 * for a wsr mapping, base pages, counted in mem_extra_kb).  Private:
 	 * this instance's own pages; shared: what every instance restoring
 	 * the same snapshot on this host uses too (the snapshot's page
