@@ -10,6 +10,15 @@
  * reported result equals "wsr-vmm expect" (the host-side recomputation).
  * The corrupt_* tests flip bytes in a snapshot or a working-set file and
  * assert that the restore fails loudly with a result mismatch.
+ *
+ * Baseline fidelity: REAP on its recorded input serves no fault from
+ * userfaultfd after installing the working set, and has freed its
+ * staging buffer; FaaSnap maps its working-set regions from the
+ * loading-set file (and a corrupted loading-set file corrupts the guest,
+ * while the mincore variant, which reads the memory file, does not
+ * care).  The twice counter: chosen O_DIRECT reads, some of the same
+ * pages, must be counted exactly ("wsr-vmm devreads"), and every backend
+ * reports the count ("read_twice" >= 0, not "not counted").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +34,7 @@
 #include "wsr_test_util.h"
 
 #define VMM		"/usr/bin/wsr-vmm"
+#define WSRCTL		"/usr/bin/wsrctl"
 #define TOP		"/data/vmm-selftest"
 #define MEM		"64M"
 #define OUT_MAX		8192
@@ -95,6 +105,50 @@ static const char *guest_image(const char *payload)
 	return path;
 }
 
+/*
+ * Create (once) the snapshot of @payload in @dir, a work directory of
+ * this test in @work.
+ */
+static void vmm_prepare(struct __test_metadata *_metadata,
+			const char *payload, char *dir, size_t dlen,
+			char *work, size_t wlen, struct cmd_out *o)
+{
+	char state[128];
+
+	ASSERT_EQ(0, wsr_drop_caches());
+	if (access("/dev/kvm", R_OK | W_OK))
+		SKIP(_exit(255), "no /dev/kvm");
+	if (access(VMM, X_OK))
+		SKIP(_exit(255), "no " VMM);
+	mkdir(TOP, 0755);
+	snprintf(dir, dlen, TOP "/%s", payload);
+	snprintf(work, wlen, TOP "/%s-%d", payload, getpid());
+	ASSERT_EQ(0, mkdir(work, 0755));
+	snprintf(state, sizeof(state), "%s/state", dir);
+	if (access(state, R_OK)) {
+		/* Snapshot, then run input 1 on the live VM as a check. */
+		const char *argv[] = { VMM, "run", "--payload",
+			guest_image(payload), "--mem", MEM, "--snapshot", dir,
+			"--input", "1", "--quiet", NULL };
+
+		ASSERT_EQ(0, run(o, argv));
+		ASSERT_EQ(0, o->status) {
+			TH_LOG("snapshot: %s%s", o->out, o->err);
+		}
+		ASSERT_NE(NULL, strstr(o->out, " ok"));
+	}
+}
+
+static void vmm_cleanup(struct __test_metadata *_metadata, const char *work)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", work);
+	if (system(cmd))
+		TH_LOG("cannot remove %s", work);
+}
+
+/* Every payload: each backend restores it right. */
 FIXTURE(vmm) {
 	char dir[96];		/* the snapshot */
 	char work[96];		/* recordings of this test */
@@ -111,41 +165,34 @@ FIXTURE_VARIANT_ADD(vmm, scan) { .payload = "scan" };
 
 FIXTURE_SETUP(vmm)
 {
-	char state[128];
-
-	ASSERT_EQ(0, wsr_drop_caches());
-	if (access("/dev/kvm", R_OK | W_OK))
-		SKIP(_exit(255), "no /dev/kvm");
-	if (access(VMM, X_OK))
-		SKIP(_exit(255), "no " VMM);
-	mkdir(TOP, 0755);
-	snprintf(self->dir, sizeof(self->dir), TOP "/%s", variant->payload);
-	snprintf(self->work, sizeof(self->work), TOP "/%s-%d",
-		 variant->payload, getpid());
-	ASSERT_EQ(0, mkdir(self->work, 0755));
-	snprintf(state, sizeof(state), "%s/state", self->dir);
-	if (access(state, R_OK)) {
-		/* Snapshot, then run input 1 on the live VM as a check. */
-		const char *argv[] = { VMM, "run", "--payload",
-			guest_image(variant->payload), "--mem", MEM,
-			"--snapshot", self->dir, "--input", "1", "--quiet",
-			NULL };
-
-		ASSERT_EQ(0, run(&self->o, argv));
-		ASSERT_EQ(0, self->o.status) {
-			TH_LOG("snapshot: %s%s", self->o.out, self->o.err);
-		}
-		ASSERT_NE(NULL, strstr(self->o.out, " ok"));
-	}
+	vmm_prepare(_metadata, variant->payload, self->dir, sizeof(self->dir),
+		  self->work, sizeof(self->work), &self->o);
 }
 
 FIXTURE_TEARDOWN(vmm)
 {
-	char cmd[160];
+	vmm_cleanup(_metadata, self->work);
+}
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->work);
-	if (system(cmd))
-		TH_LOG("cannot remove %s", self->work);
+/*
+ * The kv payload only: tests of tools whose logic does not depend on the
+ * payload (unions of recordings, the loading-set file, the twice counter).
+ */
+FIXTURE(vmm_kv) {
+	char dir[96];
+	char work[96];
+	struct cmd_out o;
+};
+
+FIXTURE_SETUP(vmm_kv)
+{
+	vmm_prepare(_metadata, "kv", self->dir, sizeof(self->dir), self->work,
+		  sizeof(self->work), &self->o);
+}
+
+FIXTURE_TEARDOWN(vmm_kv)
+{
+	vmm_cleanup(_metadata, self->work);
 }
 
 /* Expected result of @input by the host-side recomputation. */
@@ -188,6 +235,11 @@ static void restore_ok(struct __test_metadata *_metadata, struct cmd_out *o,
 	}
 	/* The guest did run through faults on this memory. */
 	ASSERT_LT(0, json_num(o->out, "majflt") + json_num(o->out, "minflt"));
+	/* The device's reads were counted, none lost. */
+	ASSERT_LE(0, json_num(o->out, "read_twice")) {
+		TH_LOG("%s: %s", backend, o->err);
+	}
+	ASSERT_EQ(0, json_num(o->out, "dev_lost"));
 }
 
 static void path(char *buf, size_t len, const char *dir, const char *name)
@@ -222,18 +274,72 @@ TEST_F_TIMEOUT(vmm, reap, VMM_TIMEOUT)
 	restore_ok(_metadata, &self->o, self->dir, "reap", "1", "--record",
 		   ws, NULL);
 	ASSERT_LT(0, json_num(self->o.out, "reap_recorded_pages"));
-	/* The recorded input: every page comes from the WS file. */
+	/*
+	 * The recorded input: the first fault installs the WS, and no fault
+	 * after it reaches the handler's copy path: no page is served from
+	 * the memory file, not even the faulting one.
+	 */
 	restore_ok(_metadata, &self->o, self->dir, "reap", "1", "--ws", ws,
 		   "--cold");
 	EXPECT_LT(0, json_num(self->o.out, "reap_ws_pages"));
+	EXPECT_EQ(0, json_num(self->o.out, "uffd_served")) {
+		TH_LOG("%s", self->o.out);
+	}
+	EXPECT_EQ(1, json_num(self->o.out, "uffd_faults"));
+	EXPECT_EQ(0, json_num(self->o.out, "uffd_woken"));
+	/* The staging buffer is gone before memory is measured. */
+	EXPECT_EQ(0, json_num(self->o.out, "reap_staging_kb"));
+	/*
+	 * Cold: the device delivered exactly the WS file's pages, each
+	 * standing for its guest page, once.
+	 */
+	EXPECT_EQ(json_num(self->o.out, "reap_ws_pages"),
+		  json_num(self->o.out, "dev_pages")) {
+		TH_LOG("%s", self->o.out);
+	}
+	EXPECT_EQ(0, json_num(self->o.out, "read_twice"));
 	/* A different input: misses are served by the handler. */
 	restore_ok(_metadata, &self->o, self->dir, "reap", "2", "--ws", ws,
 		   NULL);
 }
 
+TEST_F_TIMEOUT(vmm_kv, reap_union, VMM_TIMEOUT)
+{
+	char ws1[128], ws2[128], u[128];
+	const char *uargv[] = { VMM, "union", "--snapshot", self->dir,
+				"--backend", "reap", "-o", u, ws1, ws2, NULL };
+	long long p1, p2, pu;
+
+	path(ws1, sizeof(ws1), self->work, "reap-1.ws");
+	path(ws2, sizeof(ws2), self->work, "reap-2.ws");
+	path(u, sizeof(u), self->work, "reap-u.ws");
+	restore_ok(_metadata, &self->o, self->dir, "reap", "1", "--record",
+		   ws1, NULL);
+	p1 = json_num(self->o.out, "reap_recorded_pages");
+	restore_ok(_metadata, &self->o, self->dir, "reap", "2", "--record",
+		   ws2, NULL);
+	p2 = json_num(self->o.out, "reap_recorded_pages");
+	ASSERT_EQ(0, run(&self->o, uargv));
+	ASSERT_EQ(0, self->o.status) {
+		TH_LOG("union: %s", self->o.err);
+	}
+	/* Both recorded inputs are served from the union alone. */
+	restore_ok(_metadata, &self->o, self->dir, "reap", "2", "--ws", u,
+		   "--cold");
+	pu = json_num(self->o.out, "reap_ws_pages");
+	EXPECT_LE(p1 > p2 ? p1 : p2, pu);
+	EXPECT_GE(p1 + p2, pu);
+	EXPECT_EQ(0, json_num(self->o.out, "uffd_served"));
+	restore_ok(_metadata, &self->o, self->dir, "reap", "1", "--ws", u,
+		   "--cold");
+	EXPECT_EQ(pu, json_num(self->o.out, "reap_ws_pages"));
+	EXPECT_EQ(0, json_num(self->o.out, "uffd_served"));
+}
+
 TEST_F_TIMEOUT(vmm, faasnap, VMM_TIMEOUT)
 {
 	char ls[128];
+	long long ws_pages;
 
 	path(ls, sizeof(ls), self->work, "faasnap.ls");
 	restore_ok(_metadata, &self->o, self->dir, "faasnap", "1", "--record",
@@ -242,17 +348,72 @@ TEST_F_TIMEOUT(vmm, faasnap, VMM_TIMEOUT)
 		   "--cold");
 	EXPECT_LT(0, json_num(self->o.out, "faasnap_ls_pages"));
 	EXPECT_LT(0, json_num(self->o.out, "faasnap_zero_pages"));
+	/*
+	 * The working-set regions hold every loading-set page (and the
+	 * gaps they were merged across), and guest memory there is mapped
+	 * from the loading-set file, all of it.
+	 */
+	ws_pages = json_num(self->o.out, "faasnap_ws_pages");
+	EXPECT_LE(json_num(self->o.out, "faasnap_ls_pages"), ws_pages);
+	EXPECT_LT(0, json_num(self->o.out, "faasnap_ws_regions"));
+	EXPECT_EQ(ws_pages, json_num(self->o.out, "faasnap_ls_mapped_pages")) {
+		TH_LOG("%s", self->o.out);
+	}
+	EXPECT_LT(0, json_num(self->o.out, "faasnap_mem_mapped_pages"));
+	/* The thread read the whole file's data, sequentially. */
+	EXPECT_EQ(ws_pages, json_num(self->o.out, "faasnap_prefetched"));
 	restore_ok(_metadata, &self->o, self->dir, "faasnap", "2", "--ws", ls,
 		   NULL);
+	/* The mincore variant: nothing mapped from the loading-set file. */
+	restore_ok(_metadata, &self->o, self->dir, "faasnap-mincore", "1",
+		   "--ws", ls, "--cold");
+	EXPECT_EQ(-1, json_num(self->o.out, "faasnap_ls_mapped_pages"));
+	EXPECT_LT(0, json_num(self->o.out, "faasnap_prefetched"));
+}
+
+TEST_F_TIMEOUT(vmm_kv, faasnap_union, VMM_TIMEOUT)
+{
+	char ls1[128], ls2[128], u[128];
+	const char *uargv[] = { VMM, "union", "--snapshot", self->dir,
+				"--backend", "faasnap", "-o", u, ls1, ls2,
+				NULL };
+	long long p1, p2, pu;
+
+	path(ls1, sizeof(ls1), self->work, "faasnap-1.ls");
+	path(ls2, sizeof(ls2), self->work, "faasnap-2.ls");
+	path(u, sizeof(u), self->work, "faasnap-u.ls");
+	restore_ok(_metadata, &self->o, self->dir, "faasnap", "1", "--record",
+		   ls1, "--cold");
+	restore_ok(_metadata, &self->o, self->dir, "faasnap", "1", "--ws", ls1,
+		   NULL);
+	p1 = json_num(self->o.out, "faasnap_ls_pages");
+	restore_ok(_metadata, &self->o, self->dir, "faasnap", "2", "--record",
+		   ls2, "--cold");
+	restore_ok(_metadata, &self->o, self->dir, "faasnap", "2", "--ws", ls2,
+		   NULL);
+	p2 = json_num(self->o.out, "faasnap_ls_pages");
+	ASSERT_EQ(0, run(&self->o, uargv));
+	ASSERT_EQ(0, self->o.status) {
+		TH_LOG("union: %s", self->o.err);
+	}
+	restore_ok(_metadata, &self->o, self->dir, "faasnap", "3", "--ws", u,
+		   "--cold");
+	pu = json_num(self->o.out, "faasnap_ls_pages");
+	EXPECT_LE(p1 > p2 ? p1 : p2, pu);
+	EXPECT_GE(p1 + p2, pu);
+	EXPECT_EQ(json_num(self->o.out, "faasnap_ws_pages"),
+		  json_num(self->o.out, "faasnap_ls_mapped_pages"));
 }
 
 TEST_F_TIMEOUT(vmm, wsr, VMM_TIMEOUT)
 {
 	char ws1[128], ws2[128], merged[128];
-	const char *margv[] = { VMM, "merge", "-o", merged, ws1, ws2, NULL };
+	const char *margv[] = { WSRCTL, "ws", "merge", "-o", merged, ws1, ws2,
+				NULL };
 
 	if (access("/dev/wsr", R_OK | W_OK))
 		SKIP(return, "no /dev/wsr");
+	ASSERT_EQ(0, access(WSRCTL, X_OK));
 	path(ws1, sizeof(ws1), self->work, "wsr-1.ws");
 	path(ws2, sizeof(ws2), self->work, "wsr-2.ws");
 	path(merged, sizeof(merged), self->work, "wsr.ws");
@@ -283,6 +444,36 @@ TEST_F_TIMEOUT(vmm, wsr, VMM_TIMEOUT)
 	restore_ok(_metadata, &self->o, self->dir, "wsr", "1", "--ws", merged,
 		   "--lazy");
 	EXPECT_LT(0, json_num(self->o.out, "wsr_restore_left_cached"));
+}
+
+/*
+ * The twice counter itself: O_DIRECT reads of the snapshot's memory file,
+ * pages 0-15, 8-23, 256 and 256 again: 25 pages delivered, 9 of them
+ * twice (8-15 and 256).
+ */
+TEST_F_TIMEOUT(vmm_kv, twice_counter, VMM_TIMEOUT)
+{
+	char mem[128];
+	const char *argv[] = { VMM, "devreads", mem, "0:64K", "32K:64K",
+			       "1M:4K", "1M:4K", NULL };
+	const char *once[] = { VMM, "devreads", mem, "0:64K", "64K:64K",
+			       NULL };
+
+	path(mem, sizeof(mem), self->dir, "mem");
+	ASSERT_EQ(0, run(&self->o, argv));
+	ASSERT_EQ(0, self->o.status) {
+		TH_LOG("devreads: %s%s", self->o.out, self->o.err);
+	}
+	EXPECT_EQ(25, json_num(self->o.out, "dev_pages")) {
+		TH_LOG("%s", self->o.out);
+	}
+	EXPECT_EQ(9, json_num(self->o.out, "read_twice"));
+	EXPECT_LE(4, json_num(self->o.out, "dev_reads"));
+	/* Adjacent reads: nothing twice. */
+	ASSERT_EQ(0, run(&self->o, once));
+	ASSERT_EQ(0, self->o.status);
+	EXPECT_EQ(32, json_num(self->o.out, "dev_pages"));
+	EXPECT_EQ(0, json_num(self->o.out, "read_twice"));
 }
 
 /*
@@ -359,6 +550,29 @@ TEST_F_TIMEOUT(vmm, corrupt_snapshot, VMM_TIMEOUT)
 	ASSERT_EQ(0, corrupt_file(file, 2 << 20));
 	restore_fails(_metadata, &self->o, copy, "file", NULL, NULL);
 	restore_fails(_metadata, &self->o, copy, "eager", NULL, NULL);
+}
+
+/*
+ * Corrupt the data of the loading-set file: the faasnap restore reads its
+ * working-set regions from there and must fail; faasnap-mincore, which
+ * maps the memory file only, still computes the right result.
+ */
+TEST_F_TIMEOUT(vmm_kv, corrupt_faasnap_ls, VMM_TIMEOUT)
+{
+	char ls[128];
+	long long data_off;
+
+	path(ls, sizeof(ls), self->work, "faasnap.ls");
+	restore_ok(_metadata, &self->o, self->dir, "faasnap", "5", "--record",
+		   ls, "--cold");
+	restore_ok(_metadata, &self->o, self->dir, "faasnap", "5", "--ws", ls,
+		   NULL);
+	data_off = json_num(self->o.out, "faasnap_ls_data_off");
+	ASSERT_LT(0, data_off);
+	ASSERT_EQ(0, corrupt_file(ls, data_off));
+	restore_ok(_metadata, &self->o, self->dir, "faasnap-mincore", "5",
+		   "--ws", ls, NULL);
+	restore_fails(_metadata, &self->o, self->dir, "faasnap", "--ws", ls);
 }
 
 TEST_F_TIMEOUT(vmm, corrupt_reap_ws, VMM_TIMEOUT)

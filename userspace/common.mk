@@ -21,3 +21,10 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR    ?=
 
 LIBWSR_A  := $(USERSPACE)/lib/libwsr.a
+
+# The JSON reader and writer shared by wsrctl, wsr-vmm and wsrtop; it
+# parses with jansson (libjansson-dev).
+JSON_SRC  := $(USERSPACE)/common/json.c
+JSON_H    := $(USERSPACE)/common/json.h
+JSON_INC  := -I$(USERSPACE)/common
+JSON_LIBS := -ljansson

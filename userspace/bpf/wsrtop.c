@@ -23,6 +23,7 @@
 #include <linux/wsr.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "json.h"
 #include "wsrtop.h"
 #include "wsrtop.skel.h"
 
@@ -558,109 +559,114 @@ static void print_summary(const struct wsrtop_table *t,
 	print_hist("restore latency (whole restores)", h->restore);
 }
 
-static void json_hist(const char *key, const __u64 *slots, const char *end)
+/* A histogram: the non-empty buckets, on one line. */
+static void json_hist(struct json *j, const char *key, const __u64 *slots)
 {
-	bool first = true;
 	int i;
 
-	printf("\"%s\": [", key);
+	json_key(j, key);
+	json_begin_array_inline(j);
 	for (i = 0; i < WSRTOP_HIST_SLOTS; i++) {
 		if (!slots[i])
 			continue;
-		printf("%s{\"lo\": %llu, \"hi\": %llu, \"count\": %llu}",
-		       first ? "" : ", ", i ? 1ULL << i : 0ULL,
-		       i < 63 ? (1ULL << (i + 1)) - 1 : ~0ULL,
-		       (unsigned long long)slots[i]);
-		first = false;
+		json_begin_object(j);
+		json_ku64(j, "lo", i ? 1ULL << i : 0ULL);
+		json_ku64(j, "hi", i < 63 ? (1ULL << (i + 1)) - 1 : ~0ULL);
+		json_ku64(j, "count", slots[i]);
+		json_end_object(j);
 	}
-	printf("]%s", end);
+	json_end_array(j);
 }
 
-#define JU(key, val)	printf(", \"" key "\": %llu", (unsigned long long)(val))
-
 /* One region object per line, flat, with the names of struct wsr_stats. */
-static void json_region(const struct wsrtop_row *row, bool last)
+static void json_region(struct json *j, const struct wsrtop_row *row)
 {
 	const struct wsrtop_region *c = &row->cur;
 
-	printf("    {\"region\": %u", row->key.region);
-	JU("offset", c->offset);
-	JU("length", c->length);
-	JU("flags", c->flags);
-	printf(", \"created\": %s, \"destroyed\": %s",
-	       c->seen & WSRTOP_SEEN_CREATE ? "true" : "false",
-	       c->seen & WSRTOP_SEEN_DESTROY ? "true" : "false");
-	JU("faults", c->faults);
-	JU("faults_huge", c->faults_huge);
-	JU("faults_present", c->faults_src[WSR_SRC_POOL]);
-	JU("faults_cache", c->faults_src[WSR_SRC_CACHE]);
-	JU("faults_device", c->faults_src[WSR_SRC_DEVICE]);
-	JU("faults_unknown", c->faults_src[0]);
-	JU("pages_cache", pages_from(c, WSR_SRC_CACHE));
-	JU("pages_device", pages_from(c, WSR_SRC_DEVICE));
-	JU("bytes_read", bytes_read(c));
-	JU("fault_pages_cache", c->fault_pages[WSR_SRC_CACHE]);
-	JU("fault_pages_device", c->fault_pages[WSR_SRC_DEVICE]);
-	JU("runs", sum_src(c->runs_src));
-	JU("runs_cache", c->runs_src[WSR_SRC_CACHE]);
-	JU("runs_device", c->runs_src[WSR_SRC_DEVICE]);
-	JU("runs_unknown", c->runs_src[0] + c->runs_src[WSR_SRC_POOL]);
-	JU("chunk_runs", c->chunk_runs);
-	JU("chunk_pages_cache", c->chunk_pages[WSR_SRC_CACHE]);
-	JU("chunk_pages_device", c->chunk_pages[WSR_SRC_DEVICE]);
-	JU("restores", c->restores);
-	JU("restore_runs", c->restore_runs);
-	JU("restore_pages_cache", c->restore_pages[WSR_SRC_CACHE]);
-	JU("restore_pages_device", c->restore_pages[WSR_SRC_DEVICE]);
-	JU("restores_pages_cache", c->done_cache);
-	JU("restores_pages_device", c->done_device);
-	JU("restores_bytes_read", c->done_bytes);
-	JU("inflight_runs", row->inflight_runs);
-	JU("inflight_pages", row->inflight_pages);
-	JU("fault_ns_total", c->fault_ns);
-	JU("run_ns_total", c->run_ns);
+	json_begin_object_inline(j);
+	json_ku64(j, "region", row->key.region);
+	json_ku64(j, "offset", c->offset);
+	json_ku64(j, "length", c->length);
+	json_ku64(j, "flags", c->flags);
+	json_kbool(j, "created", c->seen & WSRTOP_SEEN_CREATE);
+	json_kbool(j, "destroyed", c->seen & WSRTOP_SEEN_DESTROY);
+	json_ku64(j, "faults", c->faults);
+	json_ku64(j, "faults_huge", c->faults_huge);
+	json_ku64(j, "faults_present", c->faults_src[WSR_SRC_POOL]);
+	json_ku64(j, "faults_cache", c->faults_src[WSR_SRC_CACHE]);
+	json_ku64(j, "faults_device", c->faults_src[WSR_SRC_DEVICE]);
+	json_ku64(j, "faults_unknown", c->faults_src[0]);
+	json_ku64(j, "pages_cache", pages_from(c, WSR_SRC_CACHE));
+	json_ku64(j, "pages_device", pages_from(c, WSR_SRC_DEVICE));
+	json_ku64(j, "bytes_read", bytes_read(c));
+	json_ku64(j, "fault_pages_cache", c->fault_pages[WSR_SRC_CACHE]);
+	json_ku64(j, "fault_pages_device", c->fault_pages[WSR_SRC_DEVICE]);
+	json_ku64(j, "runs", sum_src(c->runs_src));
+	json_ku64(j, "runs_cache", c->runs_src[WSR_SRC_CACHE]);
+	json_ku64(j, "runs_device", c->runs_src[WSR_SRC_DEVICE]);
+	json_ku64(j, "runs_unknown", c->runs_src[0] + c->runs_src[WSR_SRC_POOL]);
+	json_ku64(j, "chunk_runs", c->chunk_runs);
+	json_ku64(j, "chunk_pages_cache", c->chunk_pages[WSR_SRC_CACHE]);
+	json_ku64(j, "chunk_pages_device", c->chunk_pages[WSR_SRC_DEVICE]);
+	json_ku64(j, "restores", c->restores);
+	json_ku64(j, "restore_runs", c->restore_runs);
+	json_ku64(j, "restore_pages_cache", c->restore_pages[WSR_SRC_CACHE]);
+	json_ku64(j, "restore_pages_device", c->restore_pages[WSR_SRC_DEVICE]);
+	json_ku64(j, "restores_pages_cache", c->done_cache);
+	json_ku64(j, "restores_pages_device", c->done_device);
+	json_ku64(j, "restores_bytes_read", c->done_bytes);
+	json_ku64(j, "inflight_runs", row->inflight_runs);
+	json_ku64(j, "inflight_pages", row->inflight_pages);
+	json_ku64(j, "fault_ns_total", c->fault_ns);
+	json_ku64(j, "run_ns_total", c->run_ns);
 	if (c->seen & WSRTOP_SEEN_DESTROY) {
-		JU("destroy_faults", c->end_faults);
-		JU("destroy_bytes_read", c->end_bytes);
+		json_ku64(j, "destroy_faults", c->end_faults);
+		json_ku64(j, "destroy_bytes_read", c->end_bytes);
 	}
-	printf("}%s\n", last ? "" : ",");
+	json_end_object(j);
 }
 
 static void print_json(const struct wsrtop_table *t,
 		       const struct wsrtop_hists *h, double elapsed)
 {
+	struct json j;
 	size_t i;
 	int s;
 
-	printf("{\n  \"version\": 1, \"duration_ms\": %llu, \"lost\": %llu,\n",
-	       (unsigned long long)(elapsed * 1000),
-	       (unsigned long long)h->lost);
-	printf("  \"keepalive\": {\"ka_restores\": %llu, \"ka_hits\": %llu, \"ka_misses\": %llu, \"ka_read_bytes\": %llu, \"ka_evict_budget\": %llu, \"ka_evict_ttl\": %llu, \"ka_evict_reclaim\": %llu, \"ka_evict_bytes\": %llu},\n",
-	       (unsigned long long)h->ka[WSRTOP_KA_LOADS],
-	       (unsigned long long)h->ka[WSRTOP_KA_HITS],
-	       (unsigned long long)h->ka[WSRTOP_KA_MISSES],
-	       (unsigned long long)h->ka[WSRTOP_KA_READ],
-	       (unsigned long long)h->ka[WSRTOP_KA_EVICT_BUDGET],
-	       (unsigned long long)h->ka[WSRTOP_KA_EVICT_TTL],
-	       (unsigned long long)h->ka[WSRTOP_KA_EVICT_RECLAIM],
-	       (unsigned long long)h->ka[WSRTOP_KA_EVICT_BYTES]);
-	printf("  \"regions\": [\n");
+	json_init(&j, stdout);
+	json_begin_object(&j);
+	json_ku64(&j, "version", 1);
+	json_ku64(&j, "duration_ms", (__u64)(elapsed * 1000));
+	json_ku64(&j, "lost", h->lost);
+	json_key(&j, "keepalive");
+	json_begin_object_inline(&j);
+	json_ku64(&j, "ka_restores", h->ka[WSRTOP_KA_LOADS]);
+	json_ku64(&j, "ka_hits", h->ka[WSRTOP_KA_HITS]);
+	json_ku64(&j, "ka_misses", h->ka[WSRTOP_KA_MISSES]);
+	json_ku64(&j, "ka_read_bytes", h->ka[WSRTOP_KA_READ]);
+	json_ku64(&j, "ka_evict_budget", h->ka[WSRTOP_KA_EVICT_BUDGET]);
+	json_ku64(&j, "ka_evict_ttl", h->ka[WSRTOP_KA_EVICT_TTL]);
+	json_ku64(&j, "ka_evict_reclaim", h->ka[WSRTOP_KA_EVICT_RECLAIM]);
+	json_ku64(&j, "ka_evict_bytes", h->ka[WSRTOP_KA_EVICT_BYTES]);
+	json_end_object(&j);
+	json_key(&j, "regions");
+	json_begin_array(&j);
 	for (i = 0; i < t->nr; i++)
-		json_region(&t->rows[i], i + 1 == t->nr);
-	printf("  ],\n  \"fault_latency_ns\": {\n");
-	for (s = 0; s < WSRTOP_NR_SRC; s++) {
-		printf("    ");
-		json_hist(src_name[s], h->fault[s],
-			  s + 1 < WSRTOP_NR_SRC ? ",\n" : "\n");
-	}
-	printf("  },\n  \"run_latency_ns\": {\n");
-	for (s = 0; s < WSRTOP_NR_SRC; s++) {
-		printf("    ");
-		json_hist(src_name[s], h->run[s],
-			  s + 1 < WSRTOP_NR_SRC ? ",\n" : "\n");
-	}
-	printf("  },\n  ");
-	json_hist("restore_latency_ns", h->restore, "\n}\n");
+		json_region(&j, &t->rows[i]);
+	json_end_array(&j);
+	json_key(&j, "fault_latency_ns");
+	json_begin_object(&j);
+	for (s = 0; s < WSRTOP_NR_SRC; s++)
+		json_hist(&j, src_name[s], h->fault[s]);
+	json_end_object(&j);
+	json_key(&j, "run_latency_ns");
+	json_begin_object(&j);
+	for (s = 0; s < WSRTOP_NR_SRC; s++)
+		json_hist(&j, src_name[s], h->run[s]);
+	json_end_object(&j);
+	json_hist(&j, "restore_latency_ns", h->restore);
+	json_end_object(&j);
+	json_finish(&j);
 	fflush(stdout);
 }
 

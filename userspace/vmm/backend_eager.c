@@ -36,7 +36,6 @@ static int eager_setup(struct restore *r)
 			return -EIO;
 		off += n;
 	}
-	r->read_twice = 0;
 	return 0;
 }
 

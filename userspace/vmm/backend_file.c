@@ -22,7 +22,6 @@ static int file_setup(struct restore *r)
 	if (mem == MAP_FAILED)
 		return -errno;
 	r->mem = mem;
-	r->read_twice = 0;	/* one page cache: nothing is read twice */
 	return 0;
 }
 

@@ -18,7 +18,11 @@
  *    first fault every WS page is installed with UFFDIO_COPY in
  *    UFFDIO_COPY_MODE_DONTWAKE mode, one copy per run, then one
  *    UFFDIO_WAKE wakes the faulting vCPU; later misses are served one page
- *    at a time from the memory file.
+ *    at a time from the memory file.  A faulting page that the install
+ *    covered is only woken, never copied again from the memory file (that
+ *    copy would read it, and its read-around, from the device a second
+ *    time).  The O_DIRECT staging buffer is freed as soon as the install
+ *    is done, before the restore's memory is measured.
  *
  * Without --ws or --record every fault is served from the memory file.
  */
@@ -65,6 +69,8 @@ struct reap {
 	uint8_t *ws_buf;
 	struct reap_run *runs;
 	uint64_t nruns;
+	uint8_t *in_ws;			/* per page: 1 = part of the WS */
+	uint64_t *ws_page;		/* guest page of each WS file page */
 	bool installed;
 	int ws_err;
 	uint64_t read_ns;		/* the O_DIRECT read */
@@ -76,6 +82,8 @@ struct reap {
 	/* counters */
 	uint64_t faults;		/* fault messages handled */
 	uint64_t served;		/* pages copied one by one */
+	uint64_t woken;			/* WS pages a fault found installed */
+	uint64_t ws_buf_kb;		/* the staging buffer, freed after use */
 	int err;
 };
 
@@ -231,10 +239,22 @@ static void *reap_thread(void *arg)
 			ret = p->ws_err;
 			if (!ret)
 				ret = reap_install(p);
+			/* The staging buffer is of no use any more. */
+			free(p->ws_buf);
+			p->ws_buf = NULL;
 			if (ret)
 				break;
-			/* The faulting page may lie outside the WS. */
-			ret = reap_serve(p, off);
+			/*
+			 * The install's UFFDIO_WAKE woke the faulting vCPU if
+			 * its page was in the WS; only a page outside it is
+			 * served from the memory file.
+			 */
+			if (!p->in_ws[off / VMM_PAGE])
+				ret = reap_serve(p, off);
+		} else if (p->installed && p->in_ws[off / VMM_PAGE]) {
+			/* A fault queued before the install: wake it. */
+			p->woken++;
+			ret = uffd_wake(p, (uintptr_t)p->mem + off, VMM_PAGE);
 		} else {
 			ret = reap_serve(p, off);
 			if (!ret && p->record)
@@ -288,6 +308,11 @@ static int reap_load_trace(struct reap *p, const char *ws_path)
 		ret = -EBADMSG;
 		goto out;
 	}
+	p->in_ws = calloc(p->size / VMM_PAGE, 1);
+	if (!p->in_ws) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	for (i = 0; i < h.nruns; i++) {
 		if (p->runs[i].index >= p->size / VMM_PAGE ||
 		    p->runs[i].npages > p->size / VMM_PAGE -
@@ -295,10 +320,24 @@ static int reap_load_trace(struct reap *p, const char *ws_path)
 			ret = -EBADMSG;
 			goto out;
 		}
+		memset(p->in_ws + p->runs[i].index, 1, p->runs[i].npages);
 		pages += p->runs[i].npages;
 	}
-	if (pages != h.npages)
+	if (pages != h.npages) {
 		ret = -EBADMSG;
+		goto out;
+	}
+	p->ws_page = calloc(pages + 1, sizeof(*p->ws_page));
+	if (!p->ws_page) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0, pages = 0; i < h.nruns; i++) {
+		uint64_t j;
+
+		for (j = 0; j < p->runs[i].npages; j++)
+			p->ws_page[pages++] = p->runs[i].index + j;
+	}
 	p->ws_bytes = pages * VMM_PAGE;
 out:
 	close(fd);
@@ -342,9 +381,15 @@ static int reap_setup(struct restore *r)
 		p->ws_fd = open(r->ws_path, O_RDONLY | O_DIRECT | O_CLOEXEC);
 		if (p->ws_fd < 0)
 			return -errno;
+		/* WS file page i holds guest page ws_page[i] */
+		r->copy = (struct page_copy){
+			.fd = p->ws_fd, .npages = p->ws_bytes / VMM_PAGE,
+			.page = p->ws_page,
+		};
 		if (p->ws_bytes &&
 		    posix_memalign((void **)&p->ws_buf, VMM_PAGE, p->ws_bytes))
 			return -ENOMEM;
+		p->ws_buf_kb = p->ws_bytes / 1024;
 	}
 	p->uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (p->uffd < 0)
@@ -373,7 +418,7 @@ static int reap_setup(struct restore *r)
 static int reap_stop(struct restore *r)
 {
 	struct reap *p = r->priv;
-	uint64_t one = 1, i, j, twice = 0;
+	uint64_t one = 1, i, j, dup = 0;
 	uint8_t *after = NULL;
 	uint64_t cached;
 
@@ -384,9 +429,10 @@ static int reap_stop(struct restore *r)
 	if (p->err)
 		return p->err;
 	/*
-	 * Pages read twice: WS pages that the memory file's page cache also
-	 * holds, before (a warm cache REAP's O_DIRECT read ignores) or after
-	 * the run (read through the memory file as well).
+	 * WS pages that the memory file's page cache also holds, before (a
+	 * warm cache REAP's O_DIRECT read ignores) or after the run: two
+	 * copies in memory.  Pages the device delivered twice are counted
+	 * for every backend by main.c (read_twice).
 	 */
 	if (p->ws_fd >= 0 && r->cache_before &&
 	    !cache_pages(r->snap_fd, p->size, &after, &cached)) {
@@ -394,20 +440,22 @@ static int reap_stop(struct restore *r)
 			for (j = 0; j < p->runs[i].npages; j++) {
 				uint64_t pg = p->runs[i].index + j;
 
-				twice += (r->cache_before[pg] | after[pg]) & 1;
+				dup += (r->cache_before[pg] | after[pg]) & 1;
 			}
 		free(after);
-		r->read_twice = twice;
-	} else if (p->ws_fd < 0) {
-		r->read_twice = 0;
+		restore_extra(r, "reap_ws_pages_cached", dup);
 	}
 	restore_extra(r, "uffd_faults", p->faults);
 	restore_extra(r, "uffd_served", p->served);
 	if (p->ws_fd >= 0) {
+		restore_extra(r, "uffd_woken", p->woken);
 		restore_extra(r, "reap_ws_pages", p->ws_bytes / VMM_PAGE);
 		restore_extra(r, "reap_runs", p->nruns);
 		restore_extra(r, "reap_read_us", p->read_ns / 1000);
 		restore_extra(r, "reap_install_us", p->install_ns / 1000);
+		/* what is still allocated of the staging buffer: 0 */
+		restore_extra(r, "reap_staging_kb",
+			      p->ws_buf ? p->ws_buf_kb : 0);
 	}
 	if (p->record)
 		restore_extra(r, "reap_recorded_pages", p->nlog);
@@ -439,30 +487,34 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* Sort and merge the log into runs; write the WS file and the trace. */
-static int reap_save(struct restore *r)
+/*
+ * Sort and merge the logged page indices into runs; write the pages of
+ * the memory file @src into the WS file @path and the runs into
+ * @path.trace.
+ */
+static int reap_write(const uint8_t *src, uint64_t size, uint64_t *log,
+		      uint64_t nlog, const char *path)
 {
-	struct reap *p = r->priv;
 	struct reap_trace_hdr h = { .magic = REAP_TRACE_MAGIC,
-				    .mem_size = p->size };
+				    .mem_size = size };
 	struct reap_run *runs;
 	uint64_t i, n = 0, nruns = 0;
 	char *tpath = NULL;
 	int fd = -1, ret;
 
-	qsort(p->log, p->nlog, sizeof(*p->log), cmp_u64);
-	for (i = 0; i < p->nlog; i++)
-		if (!n || p->log[n - 1] != p->log[i])
-			p->log[n++] = p->log[i];
+	qsort(log, nlog, sizeof(*log), cmp_u64);
+	for (i = 0; i < nlog; i++)
+		if (!n || log[n - 1] != log[i])
+			log[n++] = log[i];
 	runs = calloc(n ? n : 1, sizeof(*runs));
 	if (!runs)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		if (nruns && runs[nruns - 1].index + runs[nruns - 1].npages ==
-		    p->log[i]) {
+		    log[i]) {
 			runs[nruns - 1].npages++;
 		} else {
-			runs[nruns].index = p->log[i];
+			runs[nruns].index = log[i];
 			runs[nruns].npages = 1;
 			nruns++;
 		}
@@ -470,22 +522,21 @@ static int reap_save(struct restore *r)
 	h.nruns = nruns;
 	h.npages = n;
 
-	fd = open(r->record_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		  0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		ret = -errno;
 		goto out;
 	}
 	ret = 0;
 	for (i = 0; i < nruns && !ret; i++)
-		ret = write_all(fd, p->src + runs[i].index * VMM_PAGE,
+		ret = write_all(fd, src + runs[i].index * VMM_PAGE,
 				runs[i].npages * VMM_PAGE);
 	if (!ret && fsync(fd))
 		ret = -errno;
 	close(fd);
 	if (ret)
 		goto out;
-	if (asprintf(&tpath, "%s.trace", r->record_path) < 0) {
+	if (asprintf(&tpath, "%s.trace", path) < 0) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -503,6 +554,62 @@ static int reap_save(struct restore *r)
 out:
 	free(tpath);
 	free(runs);
+	return ret;
+}
+
+static int reap_save(struct restore *r)
+{
+	struct reap *p = r->priv;
+
+	return reap_write(p->src, p->size, p->log, p->nlog, r->record_path);
+}
+
+/**
+ * reap_union() - the REAP working set of several recordings
+ * @mem_fd: the snapshot's memory file
+ * @size:   its size
+ * @in:     WS files recorded on it (each with its .trace)
+ * @n:      how many
+ * @out:    the WS file to write (and its .trace)
+ *
+ * The union of the recorded pages, written as one recording would be.
+ *
+ * Return: 0 or -errno (-EBADMSG: an input's trace is not of this
+ * snapshot).
+ */
+int reap_union(int mem_fd, uint64_t size, char *const *in, unsigned int n,
+	       const char *out)
+{
+	uint64_t *log = NULL, nlog = 0, i, j;
+	const uint8_t *src;
+	unsigned int k;
+	int ret = 0;
+
+	src = mmap(NULL, size, PROT_READ, MAP_SHARED, mem_fd, 0);
+	if (src == MAP_FAILED)
+		return -errno;
+	for (k = 0; k < n && !ret; k++) {
+		struct reap p = { .size = size };
+		uint64_t *nl;
+
+		ret = reap_load_trace(&p, in[k]);
+		nl = ret ? NULL : realloc(log, (nlog + p.ws_bytes / VMM_PAGE +
+						1) * sizeof(*log));
+		if (!ret && !nl)
+			ret = -ENOMEM;
+		if (nl)
+			log = nl;
+		for (i = 0; !ret && i < p.nruns; i++)
+			for (j = 0; j < p.runs[i].npages; j++)
+				log[nlog++] = p.runs[i].index + j;
+		free(p.runs);
+		free(p.in_ws);
+		free(p.ws_page);
+	}
+	if (!ret)
+		ret = reap_write(src, size, log, nlog, out);
+	free(log);
+	munmap((void *)src, size);
 	return ret;
 }
 
@@ -529,6 +636,8 @@ static void reap_teardown(struct restore *r)
 		munmap((void *)p->src, p->size);
 	free(p->ws_buf);
 	free(p->runs);
+	free(p->in_ws);
+	free(p->ws_page);
 	free(p->log);
 	free(p);
 	r->priv = NULL;

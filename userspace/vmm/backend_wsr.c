@@ -64,7 +64,6 @@ static int wsrb_setup(struct restore *r)
 	p->t_map = now_ns() - t;
 	t = now_ns();
 	r->mem = mem;
-	r->read_twice = 0;	/* the region keeps what it loaded */
 	if (!r->ws_path)
 		return 0;
 	ret = wsr_ws_load(r->ws_path, &p->ws);
@@ -122,12 +121,6 @@ static int wsrb_stop(struct restore *r)
 	if (ret)
 		return ret;
 	r->mem_extra_kb = st.resident_huge * 2048 + st.resident_small * 4;
-	/*
-	 * Holes that merged restore requests read directly are dropped; a
-	 * later fault on one reads it again, which nothing counts per page.
-	 */
-	if (st.bytes_gap)
-		r->read_twice = -1;
 	if (p->restored) {
 		struct wsr_ws_info info;
 

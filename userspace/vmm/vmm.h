@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <linux/kvm.h>
 #include "guests/abi.h"
 
@@ -104,8 +105,61 @@ int cache_pages(int fd, uint64_t size, uint8_t **vec, uint64_t *count);
 int proc_rss(uint64_t *anon_kb, uint64_t *file_kb, uint64_t *shmem_kb);
 int drop_caches(void);
 
+/*
+ * devreads.c: pages the device delivered more than once during a
+ * restore, from the block layer's completed reads (perf tracepoint).
+ */
+struct devread {
+	uint64_t sector;		/* whole-disk 512-byte sectors */
+	uint64_t count;
+};
+
+#define DEVREADS_MAX_CPUS	64
+
+struct devreads {
+	/* one perf event of block:block_rq_complete per CPU */
+	int fd[DEVREADS_MAX_CPUS];
+	void *map[DEVREADS_MAX_CPUS];
+	unsigned int nfd;
+	size_t map_len;
+	int off_dev, off_sector, off_nr, off_error, off_rwbs;
+	dev_t disk;
+	uint64_t part_start;		/* the file system's first sector */
+	struct devread *reads;
+	size_t nreads, cap;
+	uint64_t lost;			/* records the buffers lost */
+};
+
+/**
+ * struct page_copy - a file holding guest pages
+ * @fd:     the file
+ * @npages: its pages that hold guest pages
+ * @page:   guest page of each file page; NULL: page i is guest page i
+ */
+struct page_copy {
+	int fd;
+	uint64_t npages;
+	const uint64_t *page;
+};
+
+struct devreads_result {
+	uint64_t reads;			/* completed read requests */
+	uint64_t bytes;			/* their bytes */
+	uint64_t other_bytes;		/* of those, in none of the files */
+	uint64_t pages;			/* guest pages delivered */
+	uint64_t twice;			/* guest pages delivered twice or more */
+	uint64_t lost;			/* trace events lost: counts too low */
+};
+
+int devreads_start(struct devreads *d, int fd);
+int devreads_stop(struct devreads *d);
+int devreads_count(struct devreads *d, uint64_t mem_pages,
+		   const struct page_copy *files, unsigned int nfiles,
+		   struct devreads_result *res);
+void devreads_free(struct devreads *d);
+
 /* A named number a backend reports (printed in JSON and text). */
-#define VMM_MAX_EXTRA		24
+#define VMM_MAX_EXTRA		32
 struct extra {
 	const char *key;
 	int64_t val;
@@ -141,7 +195,9 @@ struct restore {
 	uint64_t t_setup;		/* memory ready, vCPU not yet set */
 	uint64_t t_resume;		/* first KVM_RUN */
 	uint64_t t_done;		/* DONE port */
-	int64_t read_twice;		/* -1: not measurable for the backend */
+	int64_t read_twice;		/* -1: not measured (no tracefs) */
+	/* files other than DIR/mem holding guest pages (set by setup) */
+	struct page_copy copy;
 	unsigned int nextra;
 	struct extra extra[VMM_MAX_EXTRA];
 };
@@ -174,7 +230,18 @@ extern const struct backend backend_file;
 extern const struct backend backend_eager;
 extern const struct backend backend_reap;
 extern const struct backend backend_faasnap;
+extern const struct backend backend_faasnap_mincore;
+
+/* The working set of several recordings on one snapshot (wsr-vmm union). */
+int reap_union(int mem_fd, uint64_t size, char *const *in, unsigned int n,
+	       const char *out);
+int faasnap_union(int mem_fd, uint64_t size, char *const *in, unsigned int n,
+		  const char *out);
 extern const struct backend backend_wsr;
+
+/* tools.c: the demo's tables from "restore --json" lines. */
+int cmd_table(int argc, char **argv);
+int cmd_conc_table(int argc, char **argv);
 
 /* Print a one-line error "wsr-vmm: ..." to stderr. */
 void vmm_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

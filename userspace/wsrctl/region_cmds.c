@@ -538,9 +538,15 @@ int cmd_touch(int argc, char **argv)
 	}
 	touch_pages(mem, &pl);
 	munmap(mem, length);
-	if (opt_json)
-		printf("{\n  \"touched\": %zu\n}\n", pl.n);
-	else
+	if (opt_json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_begin_object(&j);
+		json_ku64(&j, "touched", pl.n);
+		json_end_object(&j);
+		json_finish(&j);
+	} else
 		printf("touched %zu pages\n", pl.n);
 out:
 	page_list_free(&pl);
