@@ -5,7 +5,7 @@
  *  - Record (--record WS): the module's fault tracker records first
  *    touches from the first KVM_RUN to the result; the working set is
  *    written with wsr_ws_save().  Several recordings are merged with
- *    "wsr-vmm merge".
+ *    "wsrctl ws merge".
  *  - Restore (--ws WS): WSR_IOC_RESTORE prefaults the working set before
  *    the guest resumes (sync), or starts loading it and returns at once
  *    (--async), the guest's faults waiting only for the pages they need.
