@@ -37,23 +37,6 @@ static const struct backend *const backends[] = {
 	&backend_faasnap_mincore, &backend_wsr,
 };
 
-void vmm_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("wsr-vmm: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-void restore_extra(struct restore *r, const char *key, int64_t val)
-{
-	if (r->nextra < VMM_MAX_EXTRA)
-		r->extra[r->nextra++] = (struct extra){ key, val };
-}
-
 static int parse_size(const char *s, uint64_t *out)
 {
 	char *end;

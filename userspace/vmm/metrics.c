@@ -124,3 +124,10 @@ int drop_caches(void)
 	close(fd);
 	return ret;
 }
+
+/* A backend's own count for the restore's report (up to VMM_MAX_EXTRA). */
+void restore_extra(struct restore *r, const char *key, int64_t val)
+{
+	if (r->nextra < VMM_MAX_EXTRA)
+		r->extra[r->nextra++] = (struct extra){ key, val };
+}
