@@ -141,9 +141,13 @@ static int wsr_copy_ws(struct wsr_region *r, u64 upages, u64 count,
 	int ret = 0;
 
 	*nws = 0;
+	/*
+	 * The bitmap first: kvmalloc() falls back to vmalloc() when kmalloc()
+	 * fails, so a fault injected there would never reach the bitmap.
+	 */
+	seen = bitmap_zalloc(r->npages, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	order = kvmalloc_array(max_t(u64, min_t(u64, count, r->npages), 1),
 			       sizeof(*order), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	seen = bitmap_zalloc(r->npages, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!order || !seen) {
 		ret = -ENOMEM;
 		goto out;
