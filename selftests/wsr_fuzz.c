@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -92,52 +91,30 @@ static void wsr_fuzz_stacks(pid_t pid)
 		printf("# cannot read %s\n", path);
 }
 
-#define WSR_KNOBS	"/sys/kernel/mm/wsr/"
 #define WSR_MAX_KNOBS	32
 
-/* The writable knobs and their values, to put back after a fuzz run. */
+/* The writable knobs (paths) and their values, to put back after a run. */
 struct wsr_knobs {
-	char name[WSR_MAX_KNOBS][64];
+	char name[WSR_MAX_KNOBS][128];
 	char val[WSR_MAX_KNOBS][64];
 	int n;
 };
-
-static int wsr_knob_file(const char *name, char *buf, size_t len, bool write)
-{
-	char path[256];
-	ssize_t r;
-	int fd;
-
-	snprintf(path, sizeof(path), WSR_KNOBS "%s", name);
-	fd = open(path, write ? O_WRONLY : O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	r = write ? (ssize_t)(pwrite(fd, buf, strlen(buf), 0)) :
-		    pread(fd, buf, len - 1, 0);
-	close(fd);
-	if (r < 0)
-		return -errno;
-	if (!write)
-		buf[r] = 0;
-	return 0;
-}
 
 static void wsr_knobs_save(struct wsr_knobs *k)
 {
 	struct dirent *de;
 	struct stat st;
-	DIR *d = opendir(WSR_KNOBS);
+	DIR *d = opendir(WSR_SYSFS);
 	char path[256];
 
 	k->n = 0;
 	while (d && (de = readdir(d)) && k->n < WSR_MAX_KNOBS) {
-		snprintf(path, sizeof(path), WSR_KNOBS "%s", de->d_name);
+		snprintf(path, sizeof(path), WSR_SYSFS "/%s", de->d_name);
 		if (stat(path, &st) || !S_ISREG(st.st_mode) ||
 		    !(st.st_mode & S_IWUSR))
 			continue;
-		snprintf(k->name[k->n], sizeof(k->name[0]), "%s", de->d_name);
-		if (!wsr_knob_file(de->d_name, k->val[k->n],
-				   sizeof(k->val[0]), false))
+		snprintf(k->name[k->n], sizeof(k->name[0]), "%s", path);
+		if (!wsr_read_text(path, k->val[k->n], sizeof(k->val[0])))
 			k->n++;
 	}
 	if (d)
@@ -151,11 +128,11 @@ static int wsr_knobs_restore(struct wsr_knobs *k)
 	int i, changed = 0;
 
 	for (i = 0; i < k->n; i++) {
-		if (wsr_knob_file(k->name[i], now, sizeof(now), false) ||
+		if (wsr_read_text(k->name[i], now, sizeof(now)) ||
 		    !strcmp(now, k->val[i]))
 			continue;
 		changed++;
-		wsr_knob_file(k->name[i], k->val[i], 0, true);
+		wsr_write_text(k->name[i], k->val[i]);
 	}
 	return changed;
 }
