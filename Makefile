@@ -81,6 +81,9 @@ image-%: deps-vm module-% selftests-% userspace
 		scripts/mkinitramfs.sh $(B)/initramfs-$*.cpio.gz
 	@echo "  DISK    $(B)/data.img"
 	@scripts/mkdisk.sh $(B)/data.img
+	@echo "  DISK    $(B)/microvm-$*.img (stock QEMU + Linux guest)"
+	@scripts/mkmicrovm.sh $(B)/microvm-$*.img \
+		$$(cat $(B)/kdir-$*)/arch/x86/boot/bzImage userspace/microvm/fn-sqlite
 
 # --- test runs --------------------------------------------------------------
 host-check: userspace
@@ -133,7 +136,8 @@ DEMO_LOG = $(B)/logs/vm-perf-demo.log
 demo: image-perf
 	@echo "  DEMO    perf kernel, -icount (log: $(DEMO_LOG)); this takes a while"
 	@rm -f $(DEMO_LOG)
-	@QEMU_ICOUNT=1 QEMU_TIMEOUT=$${QEMU_TIMEOUT:-3600} scripts/run-qemu.sh \
+	@MICROVM_DISK=$(B)/microvm-perf.img QEMU_ICOUNT=1 \
+		QEMU_TIMEOUT=$${QEMU_TIMEOUT:-3600} scripts/run-qemu.sh \
 		$$(cat $(B)/kdir-perf)/arch/x86/boot/bzImage $(B)/initramfs-perf.cpio.gz \
 		$(B)/data.img $(DEMO_LOG) wsr.mode=demo || true
 	@grep -q '^WSR-DEMO-END rc=0' $(DEMO_LOG) || \
@@ -142,7 +146,7 @@ demo: image-perf
 
 # Interactive shell in the test VM (Ctrl-A X quits QEMU).
 shell: image-debug
-	@QEMU_INTERACTIVE=1 scripts/run-qemu.sh $$(cat $(B)/kdir-debug)/arch/x86/boot/bzImage \
+	@MICROVM_DISK=$(B)/microvm-debug.img QEMU_INTERACTIVE=1 scripts/run-qemu.sh $$(cat $(B)/kdir-debug)/arch/x86/boot/bzImage \
 		$(B)/initramfs-debug.cpio.gz $(B)/data.img $(B)/logs/vm-shell.log wsr.mode=shell
 
 # --- keep-alive evaluation ---------------------------------------------------

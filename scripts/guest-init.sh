@@ -47,6 +47,12 @@ if ! mount -t ext4 /dev/vda /data; then
 	echo "WSR-ERROR cannot mount the data disk /dev/vda"
 	finish
 fi
+# Stock QEMU and its Linux guest (scripts/mkmicrovm.sh), when attached.
+if [ -b /dev/vdb ]; then
+	mkdir -p /opt/microvm
+	mount -t ext4 -o ro /dev/vdb /opt/microvm ||
+		echo "WSR-ERROR cannot mount the stock-QEMU disk /dev/vdb"
+fi
 # Manual kmemleak scans only (the periodic one would slow tests down at
 # random); boot-time objects are not ours to report.
 if [ -w /sys/kernel/debug/kmemleak ]; then

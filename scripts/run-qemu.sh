@@ -8,6 +8,8 @@
 # env:   QEMU_MEM (4G)  QEMU_SMP (2)  QEMU_TIMEOUT seconds (1800)
 #        QEMU_ICOUNT=1  deterministic guest time (-icount shift=0,sleep=on,
 #                       one vCPU), for performance measurements
+#        MICROVM_DISK   the stock-QEMU disk (scripts/mkmicrovm.sh), attached
+#                       read-only as the second virtio disk when it exists
 #        QEMU_EXTRA     further qemu arguments
 #        QEMU_INTERACTIVE=1  keep stdin attached (make shell)
 set -euo pipefail
@@ -28,6 +30,9 @@ trap 'rm -f "$RUNDISK"' EXIT
 ARGS=(-nographic -no-reboot -nodefaults -serial stdio
 	-m "$MEM" -kernel "$KERNEL" -initrd "$INITRD"
 	-drive "file=$RUNDISK,if=virtio,format=raw,cache=writeback")
+if [ -n "${MICROVM_DISK:-}" ] && [ -f "$MICROVM_DISK" ]; then
+	ARGS+=(-drive "file=$MICROVM_DISK,if=virtio,format=raw,readonly=on")
+fi
 # TCG emulates rep movsb/stosb byte by byte: without ERMS/FSRM the kernel
 # uses faster copy loops.  SVM+NPT stay, so nested KVM works.
 ARGS+=(-cpu max,-erms,-fsrm)

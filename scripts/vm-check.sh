@@ -35,7 +35,7 @@ run() {	# run NAME ICOUNT SELECTIONS...
 	for sel in "$@"; do suites+=("${sel%%:*}"); done
 	echo "  QEMU    $FLAVOUR kernel$([ "$icount" = 1 ] && echo ', icount'): ${suites[*]} (log: $log)"
 	rm -f "$log"
-	QEMU_ICOUNT=$icount "$ROOT/scripts/run-qemu.sh" "$KERNEL" "$INITRD" \
+	MICROVM_DISK=$B/microvm-$FLAVOUR.img QEMU_ICOUNT=$icount "$ROOT/scripts/run-qemu.sh" "$KERNEL" "$INITRD" \
 		"$B/data.img" "$log" "wsr.tests=$(IFS=,; echo "$*")" \
 		${WSR_VM_ARGS:-} || true
 	judge+=(--log "$log" --suites "${suites[*]}")
