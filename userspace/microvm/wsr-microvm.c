@@ -10,11 +10,14 @@
  *	RAM stays in the file.
  *
  *   wsr-microvm restore --dir D --mem PATH [--instances K] [--request N]
- *	Start K QEMUs at once with -incoming from D/fn.state and their RAM
+ *			[--prefetch CMD]
+ *	Run CMD (sh -c; e.g. "wsrctl base restore NAME --ws WS [--async]"),
+ *	then start K QEMUs at once with -incoming from D/fn.state and their RAM
  *	mapped MAP_PRIVATE from PATH (share=off): the raw D/fn.mem, or a wsr
  *	base path.  Each asks one request (N + its index) on the serial
  *	console and checks the answer against fn-sqlite --local.  One line
- *	per instance: milliseconds to the guest running and to its answer.
+ *	per instance: milliseconds from the start (CMD included) to the guest
+ *	running and to its answer.
  *
  * QEMU, the guest kernel and initramfs come from WSR_MICROVM_ROOT
  * (default /opt/microvm): qemu (a wrapper that runs Debian's binary with
@@ -40,6 +43,7 @@
 #define BOOT_TIMEOUT_MS	(20 * 60 * 1000)
 #define STEP_TIMEOUT_MS	(5 * 60 * 1000)
 #define MAX_INSTANCES	16
+#define DEFAULT_APPEND	"console=ttyS0 earlyprintk=ttyS0 panic=-1 reboot=t"
 
 struct vm {
 	pid_t pid;
@@ -51,6 +55,8 @@ struct vm {
 	char buf[8192];		/* serial bytes not yet consumed */
 	size_t len;
 };
+
+static int verbose;
 
 static const char *root_dir(void)
 {
@@ -109,6 +115,7 @@ static void vm_start(struct vm *vm, const char *mem, int share,
 {
 	char ram[160], kernel[PATH_MAX], initrd[PATH_MAX], qemu[PATH_MAX];
 	char qmp[160], memsize[32];
+	const char *append = getenv("WSR_MICROVM_APPEND");
 	int in[2], out[2], log;
 	static int seq;
 
@@ -125,6 +132,8 @@ static void vm_start(struct vm *vm, const char *mem, int share,
 		 ram_mb, mem, share ? "on" : "off");
 	snprintf(qmp, sizeof(qmp), "unix:%s,server=on,wait=off", vm->qmp_path);
 	snprintf(memsize, sizeof(memsize), "%uM", ram_mb);
+	if (!append)
+		append = DEFAULT_APPEND;
 	if (access(qemu, X_OK))
 		die("%s: %s (no stock QEMU staged in this image)", qemu, strerror(errno));
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
@@ -142,7 +151,7 @@ static void vm_start(struct vm *vm, const char *mem, int share,
 			"-object", ram, "-nodefaults", "-no-user-config",
 			"-display", "none", "-serial", "stdio", "-qmp", qmp,
 			"-kernel", kernel, "-initrd", initrd, "-append",
-			"console=ttyS0 quiet panic=-1 reboot=t",
+			append,
 			incoming ? "-incoming" : NULL, incoming, NULL,
 		};
 
@@ -178,6 +187,8 @@ static void vm_wait_line(struct vm *vm, const char *prefix, char *line,
 			if (l && vm->buf[l - 1] == '\r')
 				vm->buf[l - 1] = '\0';
 			*nl = '\0';
+			if (verbose)
+				fprintf(stderr, "[%.0f ms] guest: %s\n", now_ms(), vm->buf);
 			if (!strncmp(vm->buf, prefix, strlen(prefix))) {
 				copy_line(line, size, vm->buf);
 				vm->len -= l + 1;
@@ -218,6 +229,8 @@ static void qmp_wait(struct vm *vm, const char *want, char *line, size_t size,
 			int hit;
 
 			*nl = '\0';
+			if (verbose)
+				fprintf(stderr, "[%.0f ms] qmp: %s\n", now_ms(), in);
 			if (strstr(in, "\"error\""))
 				vm_die(vm, in);
 			hit = strstr(in, want) != NULL;
@@ -241,6 +254,8 @@ static void qmp_send(struct vm *vm, const char *json, const char *want)
 {
 	size_t len = strlen(json);
 
+	if (verbose)
+		fprintf(stderr, "[%.0f ms] qmp> %s", now_ms(), json);
 	if (write(vm->qmp, json, len) != (ssize_t)len)
 		vm_die(vm, "QMP write failed");
 	qmp_wait(vm, want, NULL, 0, STEP_TIMEOUT_MS);
@@ -286,17 +301,43 @@ static void vm_stop(struct vm *vm)
 	unlink(vm->log_path);
 }
 
+/* Copy @from to @to and make it durable: the snapshot lives on disk. */
+static void copy_file(const char *from, const char *to)
+{
+	static char buf[1 << 20];
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ssize_t n;
+
+	if (in < 0 || out < 0)
+		die("copy %s to %s: %s", from, to, strerror(errno));
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			die("%s: %s", to, strerror(errno));
+	if (n < 0 || fsync(out))
+		die("copy %s to %s: %s", from, to, strerror(errno));
+	close(in);
+	close(out);
+}
+
 static int cmd_snapshot(const char *dir, unsigned int ram_mb)
 {
 	char mem[PATH_MAX], state[PATH_MAX], json[PATH_MAX + 128], line[4096];
+	char live[PATH_MAX];
 	struct vm vm;
-	double t0 = now_ms(), ready;
+	double t0 = now_ms(), ready, saved;
 
 	snprintf(mem, sizeof(mem), "%s/fn.mem", dir);
 	snprintf(state, sizeof(state), "%s/fn.state", dir);
+	/*
+	 * The live guest's RAM is a tmpfs file, as Kata's template is:
+	 * share=on over a disk filesystem would write back every page the
+	 * guest dirties while it boots.  The snapshot is then copied to disk.
+	 */
+	snprintf(live, sizeof(live), "/tmp/wsr-microvm-%d.mem", getpid());
 	unlink(mem);
 	unlink(state);
-	vm_start(&vm, mem, 1, NULL, ram_mb);
+	vm_start(&vm, live, 1, NULL, ram_mb);
 	qmp_connect(&vm);
 	vm_wait_line(&vm, "FN-READY", line, sizeof(line), BOOT_TIMEOUT_MS);
 	ready = now_ms();
@@ -317,8 +358,11 @@ static int cmd_snapshot(const char *dir, unsigned int ram_mb)
 		usleep(20000);
 	}
 	vm_stop(&vm);
-	printf("snapshot: guest ready in %.0f ms (%s), state saved in %.0f ms: %s %s\n",
-	       ready - t0, line, now_ms() - ready, mem, state);
+	saved = now_ms();
+	copy_file(live, mem);
+	unlink(live);
+	printf("snapshot: guest ready in %.0f ms (%s), state saved in %.0f ms, memory copied in %.0f ms: %s %s\n",
+	       ready - t0, line, saved - ready, now_ms() - saved, mem, state);
 	return 0;
 }
 
@@ -337,10 +381,11 @@ static void expected_answer(long request, char *out, size_t size)
 }
 
 static void restore_one(const char *dir, const char *mem, long request,
-			int index, unsigned int ram_mb, const char *expect)
+			int index, unsigned int ram_mb, const char *expect,
+			double t0)
 {
 	char json[PATH_MAX + 128], req[32], line[256];
-	double t0 = now_ms(), running, answered;
+	double running, answered;
 	struct vm vm;
 
 	/* defer: x-ignore-shared must be on before the stream is read. */
@@ -365,23 +410,34 @@ static void restore_one(const char *dir, const char *mem, long request,
 }
 
 static int cmd_restore(const char *dir, const char *mem, long request,
-		       int instances, unsigned int ram_mb)
+		       int instances, unsigned int ram_mb, const char *prefetch)
 {
 	char expect[MAX_INSTANCES][256];
 	pid_t pids[MAX_INSTANCES];
 	int i, failed = 0;
+	double t0;
 
 	if (instances < 1 || instances > MAX_INSTANCES)
 		die("--instances must be 1..%d", MAX_INSTANCES);
 	for (i = 0; i < instances; i++)
 		expected_answer(request + i, expect[i], sizeof(expect[i]));
 	fflush(stdout);
+	t0 = now_ms();
+	if (prefetch) {
+		int rc = system(prefetch);
+
+		if (rc)
+			die("--prefetch '%s' failed (status %d)", prefetch, rc);
+		printf("prefetch: %.1f ms: %s\n", now_ms() - t0, prefetch);
+		fflush(stdout);
+	}
 	for (i = 0; i < instances; i++) {
 		pids[i] = fork();
 		if (pids[i] < 0)
 			die("fork: %s", strerror(errno));
 		if (pids[i] == 0) {
-			restore_one(dir, mem, request + i, i, ram_mb, expect[i]);
+			restore_one(dir, mem, request + i, i, ram_mb, expect[i],
+				    t0);
 			fflush(stdout);
 			_exit(0);
 		}
@@ -403,7 +459,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: wsr-microvm snapshot --dir DIR [--ram MB]\n"
 		"       wsr-microvm restore --dir DIR --mem PATH [--request N]"
-		" [--instances K] [--ram MB]\n");
+		" [--instances K] [--ram MB] [--prefetch CMD]\n");
 	exit(2);
 }
 
@@ -421,7 +477,7 @@ static long number(const char *opt, const char *arg, long max)
 
 int main(int argc, char **argv)
 {
-	const char *dir = NULL, *mem = NULL;
+	const char *dir = NULL, *mem = NULL, *prefetch = NULL;
 	unsigned int ram_mb = RAM_MB_DEFAULT;
 	long request = 1;
 	int instances = 1, i;
@@ -441,6 +497,8 @@ int main(int argc, char **argv)
 			request = number(opt, argv[++i], 1L << 30);
 		else if (!strcmp(opt, "--instances"))
 			instances = (int)number(opt, argv[++i], MAX_INSTANCES);
+		else if (!strcmp(opt, "--prefetch"))
+			prefetch = argv[++i];
 		else if (!strcmp(opt, "--ram"))
 			ram_mb = (unsigned int)number(opt, argv[++i], 1 << 16);
 		else
@@ -448,12 +506,14 @@ int main(int argc, char **argv)
 	}
 	if (!dir)
 		usage();
+	verbose = getenv("WSR_MICROVM_VERBOSE") != NULL;
 	/* A dead QEMU must not kill us through its serial pipe. */
 	signal(SIGPIPE, SIG_IGN);
 	if (!strcmp(argv[1], "snapshot"))
 		return cmd_snapshot(dir, ram_mb);
 	if (!strcmp(argv[1], "restore") && mem)
-		return cmd_restore(dir, mem, request, instances, ram_mb);
+		return cmd_restore(dir, mem, request, instances, ram_mb,
+				   prefetch);
 	usage();
 	return 2;
 }
