@@ -90,25 +90,29 @@ static int fail_region(const char *dev, const char *op, int err)
 	return fail(region_what(dev), "%s: %s", op, wsr_strerror(err));
 }
 
-/* Run CMD with the region fd inherited; 0 if it exited with status 0. */
-static int run_command(struct wsr_region *r, char **cmd)
+/*
+ * Run CMD, with the region fd @fd inherited as $WSR_FD (its length in
+ * $WSR_LENGTH) unless @fd < 0; EXIT_OK if it exited with status 0.
+ */
+int run_command(int fd, uint64_t length, char **cmd)
 {
 	char fdbuf[32], lenbuf[32];
-	int fd = wsr_region_fd(r), status;
+	int status;
 	pid_t pid;
 
 	snprintf(fdbuf, sizeof(fdbuf), "%d", fd);
-	snprintf(lenbuf, sizeof(lenbuf), "%" PRIu64, wsr_region_length(r));
+	snprintf(lenbuf, sizeof(lenbuf), "%" PRIu64, length);
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0)
 		return fail(cmd[0], "fork: %s", strerror(errno));
 	if (!pid) {
-		int flags = fcntl(fd, F_GETFD);
+		int flags = fd < 0 ? 0 : fcntl(fd, F_GETFD);
 
-		if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0 ||
-		    setenv("WSR_FD", fdbuf, 1) ||
-		    setenv("WSR_LENGTH", lenbuf, 1))
+		if (fd >= 0 &&
+		    (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0 ||
+		     setenv("WSR_FD", fdbuf, 1) ||
+		     setenv("WSR_LENGTH", lenbuf, 1)))
 			_exit(127);
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "wsrctl: %s: %s\n", cmd[0], strerror(errno));
@@ -225,7 +229,7 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	}
 	if (cmd)
-		ret = run_command(r, cmd);
+		ret = run_command(wsr_region_fd(r), wsr_region_length(r), cmd);
 	else
 		touch_pages(mem, &pl);
 	err = wsr_region_track(r, WSR_TRACK_STOP);
@@ -282,7 +286,7 @@ out:
 	return ret;
 }
 
-static void print_restore(const struct wsr_restore *rs)
+void print_restore(const struct wsr_restore *rs)
 {
 	printf("  %-16s %" PRIu64 "\n", "pages", (uint64_t)rs->count);
 	printf("  %-16s %" PRIu64 "\n", "from_cache", (uint64_t)rs->from_cache);
@@ -295,7 +299,7 @@ static void print_restore(const struct wsr_restore *rs)
 	       (uint64_t)rs->left_cached);
 }
 
-static void json_restore(struct json *j, const struct wsr_restore *rs)
+void json_restore(struct json *j, const struct wsr_restore *rs)
 {
 	json_key(j, "restore");
 	json_begin_object(j);

@@ -49,6 +49,12 @@ int cmd_record(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_touch(int argc, char **argv);
 int cmd_id(int argc, char **argv);
+int cmd_base(int argc, char **argv);
+
+/* region_cmds.c: shared with base_cmds.c */
+int run_command(int fd, uint64_t length, char **cmd);
+void print_restore(const struct wsr_restore *rs);
+void json_restore(struct json *j, const struct wsr_restore *rs);
 
 /* Output helpers shared by verbs. */
 void print_snapshot_id(const struct wsr_snapshot_id *id);
