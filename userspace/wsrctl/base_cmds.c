@@ -39,9 +39,16 @@ static int fail_base(const struct base_opts *bo, const char *op, int err)
 static int base_name(struct base_opts *bo, int argc, char **argv,
 		     const char *verb)
 {
+	const char *n;
+
 	if (optind >= argc)
 		return usage_error(verb, "need NAME");
-	bo->name = argv[optind++];
+	n = argv[optind++];
+	if (!*n || *n == '.' || strlen(n) >= WSR_BASE_NAME_MAX ||
+	    strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(n))
+		return usage_error(verb, "bad NAME '%s': 1-63 of [A-Za-z0-9._-], not starting with '.'",
+				   n);
+	bo->name = n;
 	return EXIT_OK;
 }
 
