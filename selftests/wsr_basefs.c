@@ -362,8 +362,11 @@ TEST_F_TIMEOUT(basefs, two_processes_share_base, 150)
 			int fd = open(self->path, O_RDWR | O_CLOEXEC);
 			char *m, c = 0;
 			long pmd;
+			int j;
 
-			close(go[i][1]);
+			/* Its own go pipe and the earlier ones' (inherited). */
+			for (j = 0; j <= i; j++)
+				close(go[j][1]);
 			m = fd < 0 ? MAP_FAILED :
 			    mmap(NULL, BASE_LEN, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE, fd, 0);
