@@ -2,7 +2,7 @@
 /*
  * wsrfs: named bases as files, for VMMs that map guest memory by path.
  *
- *	mount -t wsrfs wsrfs /run/wsr
+ *	mount -t wsrfs wsr /run/wsr
  *
  * The root directory lists the named bases of the host (wsr_name.c); every
  * mount shows the same ones.  Nothing is stored in the filesystem: a

@@ -108,7 +108,7 @@ static const struct verb_help helps[] = {
 	{ "base", "usage: wsrctl base create|restore|record|list|drop ...\n"
 	  "\n"
 	  "Named bases: a snapshot range the module keeps under a name and\n"
-	  "serves as the file NAME of every wsrfs mount (mount -t wsrfs wsrfs\n"
+	  "serves as the file NAME of every wsrfs mount (mount -t wsrfs wsr\n"
 	  "DIR), for VMMs that map guest memory by path (MAP_PRIVATE).\n"
 	  "'wsrctl base SUBVERB --help' for details.\n" },
 	{ "base create", "usage: wsrctl [--json] base create NAME --snapshot F [--offset O]\n"

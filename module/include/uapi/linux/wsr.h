@@ -334,7 +334,7 @@ struct wsr_track_file {
  * Firecracker's File backend):
  *
  *	ioctl(fd, WSR_IOC_BASE_CREATE, &bc);	name + snapshot fd + range
- *	mount -t wsrfs wsrfs /run/wsr		any number of mounts, all
+ *	mount -t wsrfs wsr /run/wsr		any number of mounts, all
  *						show every named base
  *	open("/run/wsr/NAME", O_RDWR); mmap(MAP_PRIVATE)   guest memory
  *
