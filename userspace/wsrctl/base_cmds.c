@@ -4,7 +4,7 @@
  * serves as files for VMMs that map guest memory by path.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +19,10 @@ struct base_opts {
 
 static int fail_base(const struct base_opts *bo, const char *op, int err)
 {
-	if (err == -ENOENT && !strcmp(op, "open device"))
-		return fail(bo->dev ? bo->dev : WSR_DEVICE,
-			    "%s (is wsr.ko loaded?)", strerror(ENOENT));
+	const char *dev = bo->dev ? bo->dev : WSR_DEVICE;
+
+	if (err == -ENOENT && access(dev, F_OK))
+		return fail(dev, "%s (is wsr.ko loaded?)", strerror(ENOENT));
 	if (err == -ENOENT)
 		return fail(bo->name, "no such base");
 	if (err == -EEXIST)
@@ -29,8 +30,7 @@ static int fail_base(const struct base_opts *bo, const char *op, int err)
 	if (err == -EPERM)
 		return fail(bo->name, "%s: only its creator or root may", op);
 	if (err == -EOPNOTSUPP)
-		return fail(bo->dev ? bo->dev : WSR_DEVICE,
-			    "the module has no named bases (WSR_FEATURE_NAMED_BASE)");
+		return fail(dev, "the module has no named bases (WSR_FEATURE_NAMED_BASE)");
 	return fail(bo->name ? bo->name : "base", "%s: %s", op,
 		    wsr_strerror(err));
 }
@@ -52,95 +52,84 @@ static int base_name(struct base_opts *bo, int argc, char **argv,
 	return EXIT_OK;
 }
 
+struct create_args {
+	struct snap_opts so;
+	const char *dev;
+	unsigned int flags;
+};
+
+static const struct opt create_opts[] = {
+	OPT_SNAP(struct create_args, so),
+	OPT_S("dev", 'D', struct create_args, dev),
+	OPT_F("no-huge", 'H', struct create_args, flags, WSR_CREATE_NO_HUGE),
+	OPT_END
+};
+
+static void create_print(const struct base_opts *bo,
+			 const struct snap_opts *so)
+{
+	struct json j;
+
+	if (!opt_json) {
+		printf("%s: %" PRIu64 " bytes of %s from offset %" PRIu64 "\n",
+		       bo->name, so->length, so->path, so->offset);
+		return;
+	}
+	json_init(&j, stdout);
+	json_begin_object(&j);
+	json_kstr(&j, "name", bo->name);
+	json_kstr(&j, "snapshot_file", so->path);
+	json_ku64(&j, "offset", so->offset);
+	json_ku64(&j, "length", so->length);
+	json_end_object(&j);
+	json_finish(&j);
+}
+
 static int base_create(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "snapshot", required_argument, NULL, 's' },
-		{ "offset", required_argument, NULL, 'O' },
-		{ "length", required_argument, NULL, 'L' },
-		{ "dev", required_argument, NULL, 'D' },
-		{ "no-huge", no_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
+	struct create_args a = { 0 };
 	struct base_opts bo = { 0 };
-	struct snap_opts so = { 0 };
-	unsigned int flags = 0;
-	int c, ret = EXIT_OK, fd = -1, err;
+	int ret, fd = -1, err;
 
-	optind = 0;
-	while (!ret && (c = getopt_long(argc, argv, "s:O:L:D:Hh", opts,
-					NULL)) != -1) {
-		if (c == 's' || c == 'O' || c == 'L')
-			ret = snap_opt(&so, c, optarg, "base create");
-		else if (c == 'D')
-			bo.dev = optarg;
-		else if (c == 'H')
-			flags |= WSR_CREATE_NO_HUGE;
-		else if (c == 'h')
-			return print_help(stdout, "base create"), EXIT_OK;
-		else
-			ret = usage_error("base create", "bad option");
-	}
+	ret = opts_parse("base create", create_opts, &a, argc, argv, false);
 	if (!ret)
 		ret = base_name(&bo, argc, argv, "base create");
 	if (ret)
-		return ret;
-	if (!so.path || optind != argc)
+		return ret == OPT_HELP ? EXIT_OK : ret;
+	bo.dev = a.dev;
+	if (!a.so.path || optind != argc)
 		return usage_error("base create", "need NAME and --snapshot F");
-	ret = open_snapshot(so.path, so.offset, so.have_length, &so.length,
-			    &fd);
+	ret = open_snapshot(a.so.path, a.so.offset, a.so.have_length,
+			    &a.so.length, &fd);
 	if (ret)
 		return ret;
-	err = wsr_base_create(bo.dev, bo.name, fd, so.offset, so.length, flags);
+	err = wsr_base_create(bo.dev, bo.name, fd, a.so.offset, a.so.length,
+			      a.flags);
 	close(fd);
 	if (err)
 		return fail_base(&bo, "create", err);
-	if (!opt_json) {
-		printf("%s: %" PRIu64 " bytes of %s from offset %" PRIu64 "\n",
-		       bo.name, so.length, so.path, so.offset);
-		return EXIT_OK;
-	}
-	{
-		struct json j;
-
-		json_init(&j, stdout);
-		json_begin_object(&j);
-		json_kstr(&j, "name", bo.name);
-		json_kstr(&j, "snapshot_file", so.path);
-		json_ku64(&j, "offset", so.offset);
-		json_ku64(&j, "length", so.length);
-		json_end_object(&j);
-		json_finish(&j);
-	}
+	create_print(&bo, &a.so);
 	return EXIT_OK;
 }
 
+/* Only --dev: list and drop. */
+static const struct opt dev_opts[] = {
+	OPT_S("dev", 'D', struct base_opts, dev),
+	OPT_END
+};
+
 static int base_drop(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "dev", required_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	struct base_opts bo = { 0 };
-	int c, ret = EXIT_OK, err;
+	int ret, err;
 
-	optind = 0;
-	while (!ret && (c = getopt_long(argc, argv, "D:h", opts, NULL)) != -1) {
-		if (c == 'D')
-			bo.dev = optarg;
-		else if (c == 'h')
-			return print_help(stdout, "base drop"), EXIT_OK;
-		else
-			ret = usage_error("base drop", "bad option");
-	}
+	ret = opts_parse("base drop", dev_opts, &bo, argc, argv, false);
 	if (!ret)
 		ret = base_name(&bo, argc, argv, "base drop");
 	if (!ret && optind != argc)
 		ret = usage_error("base drop", "one NAME only");
 	if (ret)
-		return ret;
+		return ret == OPT_HELP ? EXIT_OK : ret;
 	err = wsr_base_drop(bo.dev, bo.name);
 	return err ? fail_base(&bo, "drop", err) : EXIT_OK;
 }
@@ -163,33 +152,11 @@ static void json_base(struct json *j, const struct wsr_base_info *b)
 	json_end_object(j);
 }
 
-static int base_list(int argc, char **argv)
+static void list_print(const struct wsr_base_info *v, size_t n)
 {
-	static const struct option opts[] = {
-		{ "dev", required_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	struct base_opts bo = { 0 };
-	struct wsr_base_info *v;
 	struct json j;
-	size_t n, i;
-	int c, err;
+	size_t i;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "D:h", opts, NULL)) != -1) {
-		if (c == 'D')
-			bo.dev = optarg;
-		else if (c == 'h')
-			return print_help(stdout, "base list"), EXIT_OK;
-		else
-			return usage_error("base list", "bad option");
-	}
-	if (optind != argc)
-		return usage_error("base list", "no operands");
-	err = wsr_base_list(bo.dev, &v, &n);
-	if (err)
-		return fail_base(&bo, "list", err);
 	if (opt_json) {
 		json_init(&j, stdout);
 		json_begin_array(&j);
@@ -197,73 +164,70 @@ static int base_list(int argc, char **argv)
 			json_base(&j, &v[i]);
 		json_end_array(&j);
 		json_finish(&j);
-	} else {
-		printf("%-20s %12s %12s %5s %5s %5s %8s %8s %8s\n", "NAME",
-		       "OFFSET", "LENGTH", "UID", "GID", "MODE", "HUGE",
-		       "SMALL", "FAULTS");
-		for (i = 0; i < n; i++)
-			printf("%-20s %12" PRIu64 " %12" PRIu64 " %5u %5u %5o %8" PRIu64 " %8" PRIu64 " %8" PRIu64 "\n",
-			       v[i].name, (uint64_t)v[i].offset,
-			       (uint64_t)v[i].length, v[i].uid, v[i].gid,
-			       v[i].mode, (uint64_t)v[i].resident_huge,
-			       (uint64_t)v[i].resident_small,
-			       (uint64_t)v[i].faults);
+		return;
 	}
+	printf("%-20s %12s %12s %5s %5s %5s %8s %8s %8s\n", "NAME", "OFFSET",
+	       "LENGTH", "UID", "GID", "MODE", "HUGE", "SMALL", "FAULTS");
+	for (i = 0; i < n; i++)
+		printf("%-20s %12" PRIu64 " %12" PRIu64 " %5u %5u %5o %8" PRIu64 " %8" PRIu64 " %8" PRIu64 "\n",
+		       v[i].name, (uint64_t)v[i].offset, (uint64_t)v[i].length,
+		       v[i].uid, v[i].gid, v[i].mode,
+		       (uint64_t)v[i].resident_huge,
+		       (uint64_t)v[i].resident_small, (uint64_t)v[i].faults);
+}
+
+static int base_list(int argc, char **argv)
+{
+	struct base_opts bo = { 0 };
+	struct wsr_base_info *v;
+	size_t n;
+	int ret, err;
+
+	ret = opts_parse("base list", dev_opts, &bo, argc, argv, false);
+	if (!ret && optind != argc)
+		ret = usage_error("base list", "no operands");
+	if (ret)
+		return ret == OPT_HELP ? EXIT_OK : ret;
+	err = wsr_base_list(bo.dev, &v, &n);
+	if (err)
+		return fail_base(&bo, "list", err);
+	list_print(v, n);
 	free(v);
 	return EXIT_OK;
 }
 
-/* --ws, --async, --lazy, --no-check, --wait of 'base restore'. */
+/* Options of 'base restore'. */
 struct restore_opts {
+	const char *dev;
 	const char *wpath;
 	unsigned int flags;
-	int do_wait;
 	uint64_t wait_ms;
+	int do_wait;
+};
+
+static const struct opt restore_tab[] = {
+	OPT_S("ws", 'w', struct restore_opts, wpath),
+	OPT_F("async", 'a', struct restore_opts, flags, WSR_RESTORE_ASYNC),
+	OPT_F("lazy", 'z', struct restore_opts, flags, WSR_RESTORE_LAZY_CACHE),
+	OPT_F("no-check", 'n', struct restore_opts, flags, WSR_RESTORE_NOCHECK),
+	{ "wait", 'W', OPT_U64, offsetof(struct restore_opts, wait_ms), 0,
+	  UINT32_MAX, offsetof(struct restore_opts, do_wait) },
+	OPT_S("dev", 'D', struct restore_opts, dev),
+	OPT_END
 };
 
 static int restore_parse(int argc, char **argv, struct base_opts *bo,
 			 struct restore_opts *ro)
 {
-	static const struct option opts[] = {
-		{ "ws", required_argument, NULL, 'w' },
-		{ "async", no_argument, NULL, 'a' },
-		{ "lazy", no_argument, NULL, 'z' },
-		{ "wait", required_argument, NULL, 'W' },
-		{ "no-check", no_argument, NULL, 'n' },
-		{ "dev", required_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	int c;
+	int ret = opts_parse("base restore", restore_tab, ro, argc, argv,
+			     false);
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "w:azW:nD:h", opts, NULL)) != -1) {
-		if (c == 'w')
-			ro->wpath = optarg;
-		else if (c == 'a')
-			ro->flags |= WSR_RESTORE_ASYNC;
-		else if (c == 'z')
-			ro->flags |= WSR_RESTORE_LAZY_CACHE;
-		else if (c == 'n')
-			ro->flags |= WSR_RESTORE_NOCHECK;
-		else if (c == 'D')
-			bo->dev = optarg;
-		else if (c == 'h')
-			return print_help(stdout, "base restore"), -1;
-		else if (c != 'W')
-			return usage_error("base restore", "bad option");
-		else if (parse_u64(optarg, &ro->wait_ms) ||
-			 ro->wait_ms > UINT32_MAX)
-			return usage_error("base restore", "bad --wait '%s'",
-					   optarg);
-		else
-			ro->do_wait = 1;
-	}
-	if (base_name(bo, argc, argv, "base restore"))
-		return EXIT_USAGE;
-	if (!ro->wpath || optind != argc)
-		return usage_error("base restore", "need NAME and --ws WS");
-	return EXIT_OK;
+	if (!ret)
+		ret = base_name(bo, argc, argv, "base restore");
+	if (!ret && (!ro->wpath || optind != argc))
+		ret = usage_error("base restore", "need NAME and --ws WS");
+	bo->dev = ro->dev;
+	return ret;
 }
 
 static void restore_print(const struct base_opts *bo,
@@ -298,13 +262,15 @@ static int base_restore(int argc, char **argv)
 	struct base_opts bo = { 0 };
 	struct wsr_region *r = NULL;
 	struct wsr_ws *ws = NULL;
+	struct wsr_snapshot_id id;
+	struct wsr_ws_info info;
 	struct wsr_restore rs;
 	struct wsr_stats st;
 	int ret, err;
 
 	ret = restore_parse(argc, argv, &bo, &ro);
 	if (ret)
-		return ret < 0 ? EXIT_OK : ret;
+		return ret == OPT_HELP ? EXIT_OK : ret;
 	ret = load_ws(ro.wpath, &ws);
 	if (ret)
 		return ret;
@@ -314,9 +280,9 @@ static int base_restore(int argc, char **argv)
 		goto out;
 	}
 	err = wsr_region_restore(r, ws, ro.flags, &rs);
-	if (err == -ESTALE) {
-		ret = fail(ro.wpath, "belongs to a different snapshot than base %s",
-			   bo.name);
+	if (err == -ESTALE && !wsr_region_snapshot_id(r, &id)) {
+		wsr_ws_info(ws, &info);
+		ret = fail_stale(ro.wpath, bo.name, &info.snapshot, &id);
 		goto out;
 	}
 	if (!err && ro.do_wait)
@@ -389,42 +355,39 @@ static int record_run(const struct base_opts *bo, struct wsr_region *r,
 	return EXIT_OK;
 }
 
+struct record_args {
+	const char *dev;
+	const char *opath;
+};
+
+static const struct opt record_tab[] = {
+	OPT_S("output", 'o', struct record_args, opath),
+	OPT_S("dev", 'D', struct record_args, dev),
+	OPT_END
+};
+
 static int base_record(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "dev", required_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
+	struct record_args a = { 0 };
 	struct base_opts bo = { 0 };
 	struct wsr_region *r = NULL;
-	const char *opath = NULL;
-	int c, ret, err;
+	int ret, err;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "o:D:h", opts, NULL)) != -1) {
-		if (c == 'o')
-			opath = optarg;
-		else if (c == 'D')
-			bo.dev = optarg;
-		else if (c == 'h')
-			return print_help(stdout, "base record"), EXIT_OK;
-		else
-			return usage_error("base record", "bad option");
-	}
-	ret = base_name(&bo, argc, argv, "base record");
+	ret = opts_parse("base record", record_tab, &a, argc, argv, false);
+	if (!ret)
+		ret = base_name(&bo, argc, argv, "base record");
+	if (!ret && (!a.opath || optind >= argc))
+		ret = usage_error("base record", "need NAME, -o OUT and -- CMD");
 	if (ret)
-		return ret;
-	if (!opath || optind >= argc)
-		return usage_error("base record", "need NAME, -o OUT and -- CMD");
+		return ret == OPT_HELP ? EXIT_OK : ret;
+	bo.dev = a.dev;
 	err = wsr_base_open(bo.dev, bo.name, &r);
 	if (err)
 		return fail_base(&bo, "open", err);
 	if (!(wsr_region_features(r) & WSR_FEATURE_TRACK))
 		ret = fail(bo.name, "the module has no first-touch tracker (WSR_FEATURE_TRACK)");
 	else
-		ret = record_run(&bo, r, argv + optind, opath);
+		ret = record_run(&bo, r, argv + optind, a.opath);
 	wsr_region_destroy(r);
 	return ret;
 }

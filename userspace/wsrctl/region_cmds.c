@@ -425,9 +425,7 @@ int cmd_restore(int argc, char **argv)
 		struct wsr_snapshot_id id;
 
 		if (!wsr_region_snapshot_id(r, &id))
-			ret = fail(wpath, "belongs to a different snapshot than %s (length %" PRIu64 " vs %" PRIu64 ", fingerprint %016" PRIx64 " vs %016" PRIx64 ")",
-				   so.path, info.snapshot.length, id.length,
-				   info.snapshot.fingerprint, id.fingerprint);
+			ret = fail_stale(wpath, so.path, &info.snapshot, &id);
 		else
 			ret = fail_err(wpath, err);
 		goto out;
@@ -556,62 +554,4 @@ out:
 	page_list_free(&pl);
 	access_free(&acc);
 	return ret;
-}
-
-int cmd_id(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "snapshot", required_argument, NULL, 's' },
-		{ "offset", required_argument, NULL, 'O' },
-		{ "length", required_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	struct snap_opts so = { 0 };
-	struct wsr_snapshot_id id;
-	int c, ret, fd;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "js:O:L:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			opt_json = 1;
-			break;
-		case 's':
-		case 'O':
-		case 'L':
-			if (snap_opt(&so, c, optarg, "id"))
-				return EXIT_USAGE;
-			break;
-		case 'h':
-			print_help(stdout, "id");
-			return EXIT_OK;
-		default:
-			return usage_error("id", "bad option");
-		}
-	}
-	if (!so.path || optind != argc)
-		return usage_error("id", "need --snapshot F");
-	ret = open_snapshot(so.path, so.offset, so.have_length, &so.length, &fd);
-	if (ret)
-		return ret;
-	ret = wsr_snapshot_id(fd, so.offset, so.length, &id);
-	close(fd);
-	if (ret)
-		return fail_err(so.path, ret);
-	if (opt_json) {
-		struct json j;
-
-		json_init(&j, stdout);
-		json_begin_object(&j);
-		json_kstr(&j, "file", so.path);
-		json_snapshot_id(&j, "snapshot", &id);
-		json_end_object(&j);
-		json_finish(&j);
-	} else {
-		printf("file:        %s\n", so.path);
-		print_snapshot_id(&id);
-	}
-	return EXIT_OK;
 }

@@ -171,7 +171,7 @@ static int load_many(char **paths, size_t n, struct wsr_ws ***out)
 }
 
 /* Name the input whose snapshot differs from the first one's. */
-static int fail_stale(char **paths, struct wsr_ws **ws, size_t n)
+static int fail_mixed(char **paths, struct wsr_ws **ws, size_t n)
 {
 	struct wsr_ws_info a, b;
 	size_t i;
@@ -180,10 +180,8 @@ static int fail_stale(char **paths, struct wsr_ws **ws, size_t n)
 	for (i = 1; i < n; i++) {
 		wsr_ws_info(ws[i], &b);
 		if (wsr_ws_check_snapshot(ws[0], &b.snapshot))
-			return fail(paths[i], "belongs to a different snapshot than %s (length %" PRIu64 " vs %" PRIu64 ", fingerprint %016" PRIx64 " vs %016" PRIx64 ")",
-				    paths[0], b.snapshot.length,
-				    a.snapshot.length, b.snapshot.fingerprint,
-				    a.snapshot.fingerprint);
+			return fail_stale(paths[i], paths[0], &b.snapshot,
+					  &a.snapshot);
 	}
 	return fail(paths[0], "%s", wsr_strerror(-ESTALE));
 }
@@ -234,7 +232,7 @@ static int cmd_ws_merge(int argc, char **argv)
 		return ret;
 	ret = wsr_ws_merge(in, n, (unsigned int)k, &out);
 	if (ret == -ESTALE) {
-		ret = fail_stale(argv + optind, in, n);
+		ret = fail_mixed(argv + optind, in, n);
 		goto out_free;
 	}
 	if (ret == -EINVAL && k) {
@@ -320,7 +318,7 @@ static int cmd_ws_diff(int argc, char **argv)
 		return ret;
 	ret = wsr_ws_overlap(in, 2, &o);
 	if (ret == -ESTALE) {
-		ret = fail_stale(argv + optind, in, 2);
+		ret = fail_mixed(argv + optind, in, 2);
 		goto out_free;
 	}
 	if (ret) {
@@ -448,7 +446,7 @@ static int cmd_ws_stats(int argc, char **argv)
 		return ret;
 	ret = wsr_ws_overlap(in, n, &o);
 	if (ret == -ESTALE) {
-		ret = fail_stale(paths, in, n);
+		ret = fail_mixed(paths, in, n);
 		goto out_free;
 	}
 	if (ret) {
@@ -528,88 +526,6 @@ static int cmd_ws_stats(int argc, char **argv)
 	ret = EXIT_OK;
 out_free:
 	free_all(in, n);
-	return ret;
-}
-
-static int cmd_ws_check(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "snapshot", required_argument, NULL, 's' },
-		{ "offset", required_argument, NULL, 'O' },
-		{ "length", required_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	struct snap_opts so = { 0 };
-	struct wsr_snapshot_id id;
-	struct wsr_ws_info info;
-	struct wsr_ws *ws;
-	int c, ret, fd, match;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "js:O:L:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			opt_json = 1;
-			break;
-		case 's':
-		case 'O':
-		case 'L':
-			if (snap_opt(&so, c, optarg, "ws check"))
-				return EXIT_USAGE;
-			break;
-		case 'h':
-			print_help(stdout, "ws check");
-			return EXIT_OK;
-		default:
-			return usage_error("ws check", "bad option");
-		}
-	}
-	if (!so.path)
-		return usage_error("ws check", "missing --snapshot F");
-	if (argc - optind != 1)
-		return usage_error("ws check", "expected one working-set FILE");
-	ret = load_ws(argv[optind], &ws);
-	if (ret)
-		return ret;
-	wsr_ws_info(ws, &info);
-	if (!so.have_length) {
-		so.length = info.snapshot.length;
-		so.have_length = 1;
-	}
-	ret = open_snapshot(so.path, so.offset, so.have_length, &so.length, &fd);
-	if (ret)
-		goto out;
-	ret = wsr_snapshot_id(fd, so.offset, so.length, &id);
-	close(fd);
-	if (ret) {
-		ret = fail_err(so.path, ret);
-		goto out;
-	}
-	match = !wsr_ws_check_snapshot(ws, &id);
-	if (opt_json) {
-		struct json j;
-
-		json_init(&j, stdout);
-		json_begin_object(&j);
-		json_kstr(&j, "file", argv[optind]);
-		json_kstr(&j, "snapshot_file", so.path);
-		json_kbool(&j, "match", match);
-		json_snapshot_id(&j, "ws_snapshot", &info.snapshot);
-		json_snapshot_id(&j, "snapshot", &id);
-		json_end_object(&j);
-		json_finish(&j);
-	} else if (match) {
-		printf("%s: matches %s (length %" PRIu64 ", fingerprint %016" PRIx64 ")\n",
-		       argv[optind], so.path, id.length, id.fingerprint);
-	}
-	if (!match)
-		ret = fail(argv[optind], "belongs to a different snapshot than %s (length %" PRIu64 " vs %" PRIu64 ", fingerprint %016" PRIx64 " vs %016" PRIx64 ")",
-			   so.path, info.snapshot.length, id.length,
-			   info.snapshot.fingerprint, id.fingerprint);
-out:
-	wsr_ws_free(ws);
 	return ret;
 }
 
