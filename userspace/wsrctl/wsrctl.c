@@ -202,24 +202,6 @@ int usage_error(const char *verb, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-int snap_opt(struct snap_opts *so, int c, const char *arg, const char *verb)
-{
-	switch (c) {
-	case 's':
-		so->path = arg;
-		return EXIT_OK;
-	case 'O':
-		if (parse_u64(arg, &so->offset))
-			return usage_error(verb, "bad --offset '%s'", arg);
-		return EXIT_OK;
-	default:	/* 'L' */
-		if (parse_u64(arg, &so->length))
-			return usage_error(verb, "bad --length '%s'", arg);
-		so->have_length = 1;
-		return EXIT_OK;
-	}
-}
-
 int parse_u64(const char *s, uint64_t *out)
 {
 	unsigned long long v;

@@ -136,11 +136,6 @@ struct snap_opts {
 	int have_length;
 };
 
-/*
- * Take a snapshot option of @verb: 's' (--snapshot), 'O' (--offset) or
- * 'L' (--length).  Returns EXIT_OK, or EXIT_USAGE after the message.
- */
-int snap_opt(struct snap_opts *so, int c, const char *arg, const char *verb);
 
 /* Open a snapshot file and settle the region range (inputs.c). */
 int open_snapshot(const char *path, uint64_t offset, int have_length,
