@@ -191,6 +191,16 @@ TEST(cli_base_usage_errors)
 	CHECK(one_line(R.err) && strstr(R.err, "--ws"));
 	CHECK_EQ(wsrctl("base", "record", "fn", "-o", "x.ws", NULL), 2);
 	CHECK(one_line(R.err) && strstr(R.err, "CMD"));
+	/* The option tables' own errors: one line naming the option. */
+	CHECK_EQ(wsrctl("base", "restore", "fn", "--ws", "x.ws", "--wait",
+			"abc", NULL), 2);
+	CHECK(one_line(R.err) && strstr(R.err, "bad --wait 'abc'"));
+	CHECK_EQ(wsrctl("base", "list", "--bogus", NULL), 2);
+	CHECK(one_line(R.err) && strstr(R.err, "unknown option '--bogus'"));
+	CHECK_EQ(wsrctl("ws", "merge", "r1.ws", "-o", NULL), 2);
+	CHECK(one_line(R.err) && strstr(R.err, "missing value of option"));
+	CHECK_EQ(wsrctl("ws", "show", "--limit", "-3", "r1.ws", NULL), 2);
+	CHECK(one_line(R.err) && strstr(R.err, "bad --limit '-3'"));
 	/* The snapshot is opened before the device: the file is named. */
 	CHECK_EQ(wsrctl("base", "create", "fn", "--snapshot", "no-such-file",
 			NULL), 1);
