@@ -7,6 +7,7 @@
  *  - copy-on-write through the path: a MAP_PRIVATE writer's pages are
  *    invisible to another mapping, a new mapping and the file; write(2),
  *    ftruncate(2), chmod(2) and shared writable mappings fail with EPERM,
+ *    read(2) with EINVAL,
  *    a shared read-only mapping reads the snapshot and cannot be made
  *    writable;
  *  - sharing: two processes mapping the path share one base (its folios
@@ -307,6 +308,10 @@ TEST_F_TIMEOUT(basefs, cow_isolation, 120)
 	errno = 0;
 	EXPECT_EQ(-1, pwrite(fd, buf, sizeof(buf), 0));
 	EXPECT_EQ(EPERM, errno);
+	/* Not readable by read(2): the file is for mapping. */
+	errno = 0;
+	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(EINVAL, errno);
 	errno = 0;
 	EXPECT_EQ(-1, ftruncate(fd, BASE_LEN * 2));
 	EXPECT_EQ(EPERM, errno);
