@@ -5,6 +5,8 @@
  * The module is a stack; a file calls only the files below it:
  *
  *	wsr_main.c		ioctl layer: user copies, validation, locks
+ *	wsr_fs.c		wsrfs: named bases as files
+ *	wsr_name.c		named bases: the table, permissions
  *	wsr_sysfs.c		knobs and module-wide statistics, shown
  *	wsr_filetrack.c		first-touch record of a plain file mapping
  *	wsr_region.c		region create/destroy, statistics
@@ -22,6 +24,7 @@
  * Lock order (outermost first):
  *
  *	wsr_file.lock			(wsr_main.c, per open file)
+ *	  wsr_name_lock			(wsr_name.c, the table of names)
  *	  wsr_region.mutex		(ioctls that change region state)
  *	    wsr_record.mutex		(record arrays, WSR_IOC_GET_WS copy-out)
  *	    wsr_base_lock		(wsr_base.c, the table of bases)
@@ -50,6 +53,8 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/huge_mm.h>
+#include <linux/kref.h>
+#include <linux/uidgid.h>
 #include <linux/wsr.h>
 
 #define WSR_CHUNK_ORDER		(21 - PAGE_SHIFT)	/* 2 MiB */
@@ -327,6 +332,34 @@ struct wsr_region {
 	struct wsr_record track;
 };
 
+/**
+ * struct wsr_name - a named base (wsr_name.c), served by wsrfs (wsr_fs.c)
+ * @node:    entry in the table of names (wsr_name_lock)
+ * @ref:     the table's reference, one per open wsrfs file, wsrfs inode
+ *           and bound /dev/wsr fd
+ * @refs:    references other than the table's, for WSR_IOC_BASE_LIST
+ * @name:    NUL-terminated name
+ * @region:  the region every mapping of the name maps; @ref's last put
+ *           releases the name's reference on its file
+ * @creator: effective uid of the creator: may drop and bind
+ * @flags:   WSR_CREATE_* it was made with
+ * @tag:     struct wsr_base_create.tag
+ * @ino:     inode number of its wsrfs files
+ * @dropped: removed from the table (written under wsr_name_lock)
+ */
+struct wsr_name {
+	struct list_head node;
+	struct kref ref;
+	atomic_t refs;
+	char name[WSR_BASE_NAME_MAX];
+	struct wsr_region *region;
+	kuid_t creator;
+	u32 flags;
+	u64 tag[2];
+	unsigned long ino;
+	bool dropped;
+};
+
 /* Tunables (wsr_sysfs.c); read with READ_ONCE(), no lock. */
 extern unsigned long wsr_huge_enabled;
 extern unsigned long wsr_huge_threshold;
@@ -450,6 +483,22 @@ void wsr_restore_work(struct work_struct *work);
 int wsr_region_create(const struct wsr_create *arg, struct wsr_region **out);
 void wsr_region_close(struct wsr_region *r);
 void wsr_stats_get(struct wsr_region *r, struct wsr_stats *out);
+
+/* wsr_name.c */
+int wsr_name_create(const struct wsr_base_create *arg);
+int wsr_name_drop(const char *name);
+struct wsr_name *wsr_name_find(const char *name, bool bind);
+struct wsr_name *wsr_name_nth(loff_t pos);
+void wsr_name_get(struct wsr_name *n);
+void wsr_name_put(struct wsr_name *n);
+struct file *wsr_name_snapshot(struct wsr_name *n);
+int wsr_name_permission(struct wsr_name *n, int mask);
+void wsr_name_info(struct wsr_name *n, struct wsr_base_info *out);
+u64 wsr_name_list(struct wsr_base_info *out, u64 cap);
+
+/* wsr_fs.c */
+int wsr_fs_init(void);
+void wsr_fs_exit(void);
 
 /* wsr_sysfs.c */
 int wsr_sysfs_init(void);

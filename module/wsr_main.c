@@ -39,12 +39,14 @@ struct workqueue_struct *wsr_wq;
  * @api:     the handshake was done
  * @region:  set once by WSR_IOC_CREATE (store-release), then constant
  * @ft:      set once by WSR_IOC_TRACK_FILE (store-release), then constant
+ * @name:    the named base bound by WSR_IOC_BASE_OPEN, set with @region
  */
 struct wsr_file {
 	struct mutex lock;	/* protects @api, serialises CREATE */
 	bool api;
 	struct wsr_region *region;
 	struct wsr_filetrack *ft;
+	struct wsr_name *name;
 };
 
 /* Largest region, in pages: keeps every per-page array below INT_MAX. */
@@ -56,12 +58,17 @@ struct wsr_file {
 			 BIT_ULL(_IOC_NR(WSR_IOC_GET_WS)) |		\
 			 BIT_ULL(_IOC_NR(WSR_IOC_RESTORE)) |		\
 			 BIT_ULL(_IOC_NR(WSR_IOC_STATS)) |		\
-			 BIT_ULL(_IOC_NR(WSR_IOC_WAIT)))
+			 BIT_ULL(_IOC_NR(WSR_IOC_WAIT)) |		\
+			 BIT_ULL(_IOC_NR(WSR_IOC_BASE_CREATE)) |	\
+			 BIT_ULL(_IOC_NR(WSR_IOC_BASE_DROP)) |		\
+			 BIT_ULL(_IOC_NR(WSR_IOC_BASE_OPEN)) |		\
+			 BIT_ULL(_IOC_NR(WSR_IOC_BASE_LIST)) |		\
+			 BIT_ULL(_IOC_NR(WSR_IOC_BASE_INFO)))
 
 static u64 wsr_features(void)
 {
 	u64 f = WSR_FEATURE_TRACK | WSR_FEATURE_RESTORE | WSR_FEATURE_ASYNC |
-		WSR_FEATURE_SHARED_BASE;
+		WSR_FEATURE_SHARED_BASE | WSR_FEATURE_NAMED_BASE;
 
 	if (wsr_huge_possible())
 		f |= WSR_FEATURE_HUGE;
@@ -82,19 +89,25 @@ static int wsr_ioc_api(struct wsr_file *wf, struct wsr_api *arg)
 	return 0;
 }
 
+/* A snapshot range: aligned, non-empty, no overflow, not too large. */
+static bool wsr_range_ok(u64 offset, u64 length)
+{
+	u64 end;
+
+	return length && PAGE_ALIGNED(offset) && PAGE_ALIGNED(length) &&
+	       !check_add_overflow(offset, length, &end) &&
+	       end <= MAX_LFS_FILESIZE && length >> PAGE_SHIFT <= WSR_MAX_PAGES;
+}
+
 static int wsr_ioc_create(struct wsr_file *wf, struct wsr_create *arg)
 {
 	struct wsr_region *r;
-	u64 end;
 	int ret;
 
 	if (arg->flags & ~WSR_CREATE_FLAGS ||
 	    memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
 		return -EINVAL;
-	if (!arg->length || !PAGE_ALIGNED(arg->offset) ||
-	    !PAGE_ALIGNED(arg->length) ||
-	    check_add_overflow(arg->offset, arg->length, &end) ||
-	    end > MAX_LFS_FILESIZE || arg->length >> PAGE_SHIFT > WSR_MAX_PAGES)
+	if (!wsr_range_ok(arg->offset, arg->length))
 		return -EINVAL;
 
 	if (mutex_lock_killable(&wf->lock))
@@ -236,6 +249,106 @@ static int wsr_ioc_stats(struct wsr_region *r, struct wsr_stats *arg)
 	return 0;
 }
 
+/*
+ * A base name: 1 to 63 bytes of [A-Za-z0-9._-], not starting with '.',
+ * NUL-terminated in the field and zero after the NUL.
+ */
+static int wsr_check_name(const char *name)
+{
+	size_t len = strnlen(name, WSR_BASE_NAME_MAX), i;
+
+	if (len == WSR_BASE_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (!len || name[0] == '.' ||
+	    memchr_inv(name + len, 0, WSR_BASE_NAME_MAX - len))
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
+		    !(c >= '0' && c <= '9') && c != '.' && c != '_' && c != '-')
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int wsr_ioc_base_create(struct wsr_base_create *arg)
+{
+	int ret = wsr_check_name(arg->name);
+
+	if (ret)
+		return ret;
+	if (arg->flags & ~WSR_CREATE_NO_HUGE ||
+	    memchr_inv(arg->reserved, 0, sizeof(arg->reserved)) ||
+	    !wsr_range_ok(arg->offset, arg->length))
+		return -EINVAL;
+	return wsr_name_create(arg);
+}
+
+static int wsr_ioc_base_drop(struct wsr_base_name *arg)
+{
+	int ret = wsr_check_name(arg->name);
+
+	if (ret)
+		return ret;
+	if (memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
+		return -EINVAL;
+	return wsr_name_drop(arg->name);
+}
+
+/* Bind this fd to a named base's region, as WSR_IOC_CREATE would. */
+static int wsr_ioc_base_open(struct wsr_file *wf, struct wsr_base_name *arg)
+{
+	struct wsr_name *n;
+	int ret = wsr_check_name(arg->name);
+
+	if (ret)
+		return ret;
+	if (memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
+		return -EINVAL;
+	if (mutex_lock_killable(&wf->lock))
+		return -EINTR;
+	if (wf->region || wf->ft) {
+		ret = -EBUSY;
+		goto out;
+	}
+	n = wsr_name_find(arg->name, true);
+	if (IS_ERR(n)) {
+		ret = PTR_ERR(n);
+		goto out;
+	}
+	/* Released by wsr_region_close() in wsr_release(). */
+	get_file(n->region->vfile);
+	wf->name = n;
+	/* Pairs with smp_load_acquire() in ioctl and mmap. */
+	smp_store_release(&wf->region, n->region);
+out:
+	mutex_unlock(&wf->lock);
+	return ret;
+}
+
+static int wsr_ioc_base_list(struct wsr_base_list *arg)
+{
+	u64 cap = min_t(u64, arg->count, WSR_BASE_MAX), n;
+	struct wsr_base_info *buf;
+	int ret = 0;
+
+	if (memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
+		return -EINVAL;
+	buf = kvcalloc(max_t(u64, cap, 1), sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	n = wsr_name_list(buf, cap);
+	if (arg->count < n)
+		ret = -ENOSPC;
+	else if (n && copy_to_user(u64_to_user_ptr(arg->entries), buf,
+				   n * sizeof(*buf)))
+		ret = -EFAULT;
+	arg->count = n;
+	kvfree(buf);
+	return ret;
+}
+
 union wsr_ioc_arg {
 	struct wsr_api api;
 	struct wsr_create create;
@@ -245,6 +358,10 @@ union wsr_ioc_arg {
 	struct wsr_stats stats;
 	struct wsr_wait wait;
 	struct wsr_track_file track_file;
+	struct wsr_base_create base_create;
+	struct wsr_base_name base_name;
+	struct wsr_base_list base_list;
+	struct wsr_base_info base_info;
 };
 
 static long wsr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -265,6 +382,11 @@ static long wsr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case WSR_IOC_STATS:
 	case WSR_IOC_WAIT:
 	case WSR_IOC_TRACK_FILE:
+	case WSR_IOC_BASE_CREATE:
+	case WSR_IOC_BASE_DROP:
+	case WSR_IOC_BASE_OPEN:
+	case WSR_IOC_BASE_LIST:
+	case WSR_IOC_BASE_INFO:
 		break;
 	default:
 		return -ENOTTY;
@@ -286,6 +408,24 @@ static long wsr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -EINVAL;
 	if (cmd == WSR_IOC_CREATE) {
 		ret = wsr_ioc_create(wf, &u.create);
+		goto out;
+	}
+	switch (cmd) {
+	case WSR_IOC_BASE_CREATE:
+		ret = wsr_ioc_base_create(&u.base_create);
+		goto out;
+	case WSR_IOC_BASE_DROP:
+		ret = wsr_ioc_base_drop(&u.base_name);
+		goto out;
+	case WSR_IOC_BASE_OPEN:
+		ret = wsr_ioc_base_open(wf, &u.base_name);
+		goto out;
+	case WSR_IOC_BASE_LIST:
+		ret = wsr_ioc_base_list(&u.base_list);
+		/* -ENOSPC reports the count needed */
+		if (ret == -ENOSPC &&
+		    copy_to_user(uarg, &u, _IOC_SIZE(cmd)))
+			ret = -EFAULT;
 		goto out;
 	}
 	if (cmd == WSR_IOC_TRACK_FILE) {
@@ -321,6 +461,15 @@ static long wsr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		break;
 	case WSR_IOC_WAIT:
 		ret = wsr_ioc_wait(r, &u.wait);
+		break;
+	case WSR_IOC_BASE_INFO:
+		/* Set before wf->region, which was read with acquire. */
+		if (!wf->name) {
+			ret = -EINVAL;
+			break;
+		}
+		wsr_name_info(wf->name, &u.base_info);
+		ret = 0;
 		break;
 	default:
 		ret = -ENOTTY;
@@ -366,6 +515,7 @@ static int wsr_release(struct inode *inode, struct file *file)
 
 	if (wf->region)
 		wsr_region_close(wf->region);
+	wsr_name_put(wf->name);
 	wsr_filetrack_release(wf->ft);
 	mutex_destroy(&wf->lock);
 	kfree(wf);
@@ -407,12 +557,17 @@ static int __init wsr_init(void)
 	ret = wsr_sysfs_init();
 	if (ret)
 		goto err_base;
-	ret = misc_register(&wsr_misc);
+	ret = wsr_fs_init();
 	if (ret)
 		goto err_sysfs;
+	ret = misc_register(&wsr_misc);
+	if (ret)
+		goto err_fs;
 	pr_info("api %u, features 0x%llx\n", WSR_API_VERSION, wsr_features());
 	return 0;
 
+err_fs:
+	wsr_fs_exit();
 err_sysfs:
 	wsr_sysfs_exit();
 err_base:
@@ -425,6 +580,7 @@ err_wq:
 static void __exit wsr_exit(void)
 {
 	misc_deregister(&wsr_misc);
+	wsr_fs_exit();
 	wsr_sysfs_exit();
 	/* No region is left (each holds a module reference). */
 	destroy_workqueue(wsr_wq);

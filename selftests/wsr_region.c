@@ -45,7 +45,7 @@ TEST(api_handshake)
 	/* Only features this API version defines. */
 	EXPECT_EQ(0ULL, api.features & ~WSR_KNOWN_FEATURES);
 	/*
-	 * The mandatory ioctls, nothing outside 0x00..0x06, and
+	 * The mandatory ioctls, nothing outside 0x00..0x0c, and
 	 * WSR_IOC_TRACK_FILE exactly when its feature is reported.
 	 */
 	EXPECT_NE(0ULL, api.ioctls & WSR_IOCTL_BIT(WSR_IOC_API));
@@ -54,7 +54,15 @@ TEST(api_handshake)
 	EXPECT_EQ(!!(api.features & WSR_FEATURE_FILE_TRACK),
 		  !!(api.ioctls & WSR_IOCTL_BIT(WSR_IOC_TRACK_FILE)));
 	EXPECT_EQ(0ULL, api.ioctls & ~(0x7fULL |
-				      WSR_IOCTL_BIT(WSR_IOC_TRACK_FILE)));
+				      WSR_IOCTL_BIT(WSR_IOC_TRACK_FILE) |
+				      WSR_IOCTL_BIT(WSR_IOC_BASE_CREATE) |
+				      WSR_IOCTL_BIT(WSR_IOC_BASE_DROP) |
+				      WSR_IOCTL_BIT(WSR_IOC_BASE_OPEN) |
+				      WSR_IOCTL_BIT(WSR_IOC_BASE_LIST) |
+				      WSR_IOCTL_BIT(WSR_IOC_BASE_INFO)));
+	/* The named-base ioctls exactly when their feature is reported. */
+	EXPECT_EQ(api.features & WSR_FEATURE_NAMED_BASE ? 0x1f00ULL : 0ULL,
+		  api.ioctls & 0x1f00ULL);
 	/* Feature bits and ioctl bits agree. */
 	if (api.features & WSR_FEATURE_TRACK) {
 		EXPECT_NE(0ULL, api.ioctls & WSR_IOCTL_BIT(WSR_IOC_TRACK));

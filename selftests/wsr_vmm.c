@@ -212,15 +212,19 @@ static unsigned long long expected(struct __test_metadata *_metadata,
  * Restore @dir through @backend with @input and the extra arguments;
  * assert success and the exact result.  Returns the JSON line in o->out.
  */
-static void restore_ok(struct __test_metadata *_metadata, struct cmd_out *o,
-		       const char *dir, const char *backend, const char *input,
-		       const char *a1, const char *a2, const char *a3)
+static void restore_okv(struct __test_metadata *_metadata,
+			struct cmd_out *o, const char *dir, const char *backend,
+			const char *input, const char *const *extra)
 {
-	const char *argv[] = { VMM, "restore", "--snapshot", dir,
-			       "--backend", backend, "--input", input,
-			       "--json", a1, a2, a3, NULL };
+	const char *argv[20] = { VMM, "restore", "--snapshot", dir,
+				 "--backend", backend, "--input", input,
+				 "--json" };
 	unsigned long long want = expected(_metadata, dir, input);
 	char buf[32];
+	int i;
+
+	for (i = 0; extra[i] && i < 10; i++)
+		argv[9 + i] = extra[i];
 
 	ASSERT_EQ(0, run(o, argv));
 	ASSERT_EQ(0, o->status) {
@@ -242,6 +246,15 @@ static void restore_ok(struct __test_metadata *_metadata, struct cmd_out *o,
 	ASSERT_EQ(0, json_num(o->out, "dev_lost"));
 }
 
+static void restore_ok(struct __test_metadata *_metadata, struct cmd_out *o,
+		       const char *dir, const char *backend, const char *input,
+		       const char *a1, const char *a2, const char *a3)
+{
+	const char *const extra[] = { a1, a2, a3, NULL };
+
+	restore_okv(_metadata, o, dir, backend, input, extra);
+}
+
 static void path(char *buf, size_t len, const char *dir, const char *name)
 {
 	snprintf(buf, len, "%s/%s", dir, name);
@@ -256,6 +269,86 @@ TEST_F_TIMEOUT(vmm, file, VMM_TIMEOUT)
 	/* A cold MAP_PRIVATE restore reads from the disk. */
 	EXPECT_LT(0, json_num(self->o.out, "read_bytes"));
 	EXPECT_LT(0, json_num(self->o.out, "majflt"));
+}
+
+/* The named base's entry of WSR_IOC_BASE_LIST; -errno without one. */
+static int base_info(const char *name, struct wsr_base_info *out)
+{
+	struct wsr_base_info v[WSR_BASE_MAX];
+	struct wsr_base_list bl = { .entries = (uintptr_t)v,
+				    .count = WSR_BASE_MAX };
+	int dev = wsr_open_api(), ret;
+	uint64_t i;
+
+	if (dev < 0)
+		return dev;
+	ret = wsr_ioctl(dev, WSR_IOC_BASE_LIST, &bl);
+	close(dev);
+	for (i = 0; !ret && i < bl.count; i++)
+		if (!strcmp(v[i].name, name)) {
+			*out = v[i];
+			return 0;
+		}
+	return ret ? ret : -ENOENT;
+}
+
+/*
+ * Firecracker's File backend, unchanged, pointed at a wsr base's file
+ * (wsrfs) instead of the snapshot: the right result cold and warm, guest
+ * memory served by the base (its faults and pages), and with a working
+ * set prefetched into the base (asynchronously, as an orchestrator beside
+ * a stock VMM would).
+ */
+TEST_F_TIMEOUT(vmm, file_at_base, VMM_TIMEOUT)
+{
+	char mnt[128], name[48], bpath[192], mem[128], ws[128];
+	const char *cargv[] = { WSRCTL, "base", "create", name, "--snapshot",
+				mem, NULL };
+	const char *dargv[] = { WSRCTL, "base", "drop", name, NULL };
+	const char *cold[] = { "--mem-file", bpath, "--cold", NULL };
+	const char *warm[] = { "--mem-file", bpath, NULL };
+	const char *pre[] = { "--mem-file", bpath, "--ws", ws, "--cold",
+			      "--recorded", "1", NULL };
+	struct wsr_base_info info;
+	struct wsr_api api;
+	char buf[32];
+
+	if (wsr_probe(&api) || !(api.features & WSR_FEATURE_NAMED_BASE))
+		SKIP(return, "no /dev/wsr with WSR_FEATURE_NAMED_BASE");
+	snprintf(mnt, sizeof(mnt), "%s/wsrfs", self->work);
+	snprintf(name, sizeof(name), "vmm-%s-%d", variant->payload, getpid());
+	snprintf(bpath, sizeof(bpath), "%s/%s", mnt, name);
+	path(mem, sizeof(mem), self->dir, "mem");
+	path(ws, sizeof(ws), self->work, "wsr-1.ws");
+	ASSERT_EQ(0, mkdir(mnt, 0755));
+	ASSERT_EQ(0, mount("wsrfs", mnt, "wsrfs", 0, NULL));
+	ASSERT_EQ(0, run(&self->o, cargv));
+	ASSERT_EQ(0, self->o.status) {
+		TH_LOG("base create: %s", self->o.err);
+	}
+
+	restore_okv(_metadata, &self->o, self->dir, "file", "4", cold);
+	ASSERT_NE(NULL, wsr_json_get(self->o.out, "backend", buf, sizeof(buf)));
+	EXPECT_STREQ("file@base", buf);
+	/* The disk was read, by the base (the path has no page cache). */
+	EXPECT_LT(0, json_num(self->o.out, "read_bytes"));
+	ASSERT_EQ(0, base_info(name, &info));
+	EXPECT_LT(0ULL, info.faults);
+	EXPECT_LT(0ULL, info.resident_huge + info.resident_small);
+	/* Warm: what the base holds is mapped again. */
+	restore_okv(_metadata, &self->o, self->dir, "file", "3", warm);
+
+	/* A working set recorded by the wsr backend, prefetched into it. */
+	restore_ok(_metadata, &self->o, self->dir, "wsr", "1", "--record", ws,
+		   NULL);
+	restore_okv(_metadata, &self->o, self->dir, "file", "1", pre);
+	ASSERT_NE(NULL, wsr_json_get(self->o.out, "backend", buf, sizeof(buf)));
+	EXPECT_STREQ("file@base-async", buf);
+
+	ASSERT_EQ(0, run(&self->o, dargv));
+	EXPECT_EQ(0, self->o.status);
+	EXPECT_EQ(-ENOENT, base_info(name, &info));
+	EXPECT_EQ(0, umount(mnt));
 }
 
 TEST_F_TIMEOUT(vmm, eager, VMM_TIMEOUT)

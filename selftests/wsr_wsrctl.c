@@ -269,6 +269,70 @@ TEST_F_TIMEOUT(wsrctl, foreign_working_set_refused, 120)
 				DIR "/other.ws"));
 }
 
+/*
+ * Named bases through wsrctl: create, list, restore (its counters and a
+ * foreign working set refused), record who maps the wsrfs file, drop.
+ */
+TEST_F_TIMEOUT(wsrctl, base_verbs, 200)
+{
+	const char *mnt = DIR "/wsrfs", *name = "wsrctl-base";
+	struct run *r = &self->r;
+	char cmd[256];
+
+	if (!(self->api.features & WSR_FEATURE_NAMED_BASE))
+		SKIP(return, "module lacks WSR_FEATURE_NAMED_BASE");
+	ASSERT_EQ(0, mkdir(mnt, 0755) && errno != EEXIST ? -errno : 0);
+	ASSERT_EQ(0, mount("wsr", mnt, "wsrfs", 0, NULL));
+	ASSERT_EQ(0, WSRCTL_RUN(r, "base", "create", name, "--snapshot",
+				WSR_SNAP, "--offset", "8M", "--length", "4M",
+				"--no-huge"))
+		TH_LOG("%s", r->err);
+	EXPECT_EQ(1, WSRCTL_RUN(r, "base", "create", name, "--snapshot",
+				WSR_SNAP));
+	EXPECT_NE(NULL, strstr(r->err, "a base of that name exists"));
+	ASSERT_EQ(0, WSRCTL_RUN(r, "--json", "base", "list"));
+	EXPECT_NE(NULL, strstr(r->out, "\"wsrctl-base\""));
+	EXPECT_EQ(4ULL << 20, jnum(strstr(r->out, name), NULL, "length"));
+
+	ASSERT_EQ(0, WSRCTL_RUN(r, "ws", "import", "--snapshot", WSR_SNAP,
+				"--offset", "8M", "--length", "4M", "--pattern",
+				"seq:0:64", "-o", DIR "/base.ws"));
+	drop_cache(_metadata);
+	ASSERT_EQ(0, WSRCTL_RUN(r, "--json", "base", "restore", name, "--ws",
+				DIR "/base.ws"))
+		TH_LOG("%s", r->err);
+	EXPECT_EQ(64, jnum(r->out, "restore", "from_device") +
+		      jnum(r->out, "restore", "from_cache"));
+	EXPECT_EQ(64, jnum(r->out, "stats", "resident_small"));
+	ASSERT_EQ(0, WSRCTL_RUN(r, "ws", "import", "--snapshot",
+				"/data/snap-256M", "--length", "4M",
+				"--pattern", "seq:0:10", "-o", DIR "/other4.ws"));
+	EXPECT_EQ(1, WSRCTL_RUN(r, "base", "restore", name, "--ws",
+				DIR "/other4.ws"));
+	EXPECT_NE(NULL, strstr(r->err, "belongs to a different snapshot than wsrctl-base"))
+		TH_LOG("stderr: %s", r->err);
+
+	/* A process maps the file read-only and touches 5 pages. */
+	snprintf(cmd, sizeof(cmd),
+		 "exec 3< %s/%s && exec " WSRCTL " touch --fd 3 --length 4M --pattern seq:10:5",
+		 mnt, name);
+	ASSERT_EQ(0, WSRCTL_RUN(r, "--json", "base", "record", name, "-o",
+				DIR "/rec.ws", "--", "/bin/sh", "-c", cmd))
+		TH_LOG("%s", r->err);
+	EXPECT_EQ(5, jnum(r->out, NULL, "pages"));
+	ASSERT_EQ(0, WSRCTL_RUN(r, "--json", "ws", "show", "--all",
+				DIR "/rec.ws"));
+	EXPECT_NE(NULL, strstr(r->out, "\"index\": 10"));
+	EXPECT_NE(NULL, strstr(r->out, "\"index\": 14"));
+
+	ASSERT_EQ(0, WSRCTL_RUN(r, "base", "drop", name));
+	EXPECT_EQ(1, WSRCTL_RUN(r, "base", "drop", name));
+	EXPECT_NE(NULL, strstr(r->err, "no such base"));
+	ASSERT_EQ(0, WSRCTL_RUN(r, "--json", "base", "list"));
+	EXPECT_EQ(NULL, strstr(r->out, name));
+	EXPECT_EQ(0, umount(mnt));
+}
+
 /* stats and knobs read the module's sysfs directory. */
 TEST_F(wsrctl, sysfs_stats)
 {

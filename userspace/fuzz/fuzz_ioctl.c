@@ -21,7 +21,8 @@
 
 #define FZ_FEATURES	(WSR_FEATURE_HUGE | WSR_FEATURE_TRACK |		\
 			 WSR_FEATURE_RESTORE | WSR_FEATURE_ASYNC |	\
-			 WSR_FEATURE_FILE_TRACK | WSR_FEATURE_SHARED_BASE)
+			 WSR_FEATURE_FILE_TRACK | WSR_FEATURE_SHARED_BASE | \
+			 WSR_FEATURE_NAMED_BASE)
 
 /* Now and then set one byte of a field that must be zero. */
 static void fz_corrupt(uint64_t *s, void *zero, size_t len)
@@ -395,7 +396,8 @@ static bool fz_defined(unsigned long cmd)
 	static const unsigned long good[] = {
 		WSR_IOC_API, WSR_IOC_CREATE, WSR_IOC_TRACK, WSR_IOC_GET_WS,
 		WSR_IOC_RESTORE, WSR_IOC_STATS, WSR_IOC_WAIT,
-		WSR_IOC_TRACK_FILE,
+		WSR_IOC_TRACK_FILE, WSR_IOC_BASE_CREATE, WSR_IOC_BASE_DROP,
+		WSR_IOC_BASE_OPEN, WSR_IOC_BASE_LIST, WSR_IOC_BASE_INFO,
 	};
 	unsigned int i;
 
@@ -419,13 +421,13 @@ int fz_op_bad_ioctl(struct fz_thread *t, const struct fz_op *op)
 
 	switch (op->a[1] % 3) {
 	case 0:
-		cmd = _IOC(dir, WSR_IOC_MAGIC, 0x08 + (op->a[1] >> 8) % 0xf8,
+		cmd = _IOC(dir, WSR_IOC_MAGIC, 0x0d + (op->a[1] >> 8) % 0xf3,
 			   size);
 		break;
 	case 1:
-		cmd = _IOC(dir, WSR_IOC_MAGIC, (op->a[1] >> 8) % 8, size);
+		cmd = _IOC(dir, WSR_IOC_MAGIC, (op->a[1] >> 8) % 0x0d, size);
 		if (fz_defined(cmd))
-			cmd = _IOC(dir, WSR_IOC_MAGIC, (op->a[1] >> 8) % 8,
+			cmd = _IOC(dir, WSR_IOC_MAGIC, (op->a[1] >> 8) % 0x0d,
 				   size ^ 1);
 		break;
 	default:

@@ -32,12 +32,39 @@ static int do_ioctl(int fd, unsigned long cmd, void *arg)
 	return ret < 0 ? -errno : ret;
 }
 
+int wsr__ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return do_ioctl(fd, cmd, arg);
+}
+
+int wsr__open_dev(const char *dev, struct wsr_region *r)
+{
+	struct wsr_api api;
+	int ret;
+
+	r->fd = open(dev ? dev : WSR_DEVICE, O_RDWR | O_CLOEXEC);
+	if (r->fd < 0)
+		return -errno;
+	memset(&api, 0, sizeof(api));
+	api.api = WSR_API_VERSION;
+	ret = do_ioctl(r->fd, WSR_IOC_API, &api);
+	if (!ret && api.api < 1)
+		ret = -EPROTONOSUPPORT;
+	if (ret) {
+		close(r->fd);
+		r->fd = -1;
+		return ret;
+	}
+	r->features = api.features;
+	r->ioctls = api.ioctls;
+	return 0;
+}
+
 WSR_EXPORT int wsr_region_create(const char *dev, int snap_fd,
 				 uint64_t offset, uint64_t length,
 				 unsigned int flags, struct wsr_region **out)
 {
 	struct wsr_create create;
-	struct wsr_api api;
 	struct wsr_region *r;
 	int ret;
 
@@ -50,23 +77,9 @@ WSR_EXPORT int wsr_region_create(const char *dev, int snap_fd,
 	r->snap_fd = -1;
 	r->offset = offset;
 	r->length = length;
-	r->fd = open(dev ? dev : WSR_DEVICE, O_RDWR | O_CLOEXEC);
-	if (r->fd < 0) {
-		ret = -errno;
-		goto err_free;
-	}
-
-	memset(&api, 0, sizeof(api));
-	api.api = WSR_API_VERSION;
-	ret = do_ioctl(r->fd, WSR_IOC_API, &api);
+	ret = wsr__open_dev(dev, r);
 	if (ret)
-		goto err_close;
-	if (api.api < 1) {
-		ret = -EPROTONOSUPPORT;
-		goto err_close;
-	}
-	r->features = api.features;
-	r->ioctls = api.ioctls;
+		goto err_free;
 	if (!has_ioctl(r, WSR_IOC_CREATE) ||
 	    ((flags & WSR_CREATE_TRACK) &&
 	     (!(r->features & WSR_FEATURE_TRACK) ||

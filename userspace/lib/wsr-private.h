@@ -69,6 +69,14 @@ struct wsr_region {
 	struct wsr_snapshot_id id;
 };
 
+/*
+ * Open the device (NULL: WSR_DEVICE) into r->fd and do the API handshake:
+ * r->features and r->ioctls.  0 or -errno (r->fd closed again).
+ */
+int wsr__open_dev(const char *dev, struct wsr_region *r);
+/* ioctl() retried on EINTR (not WSR_IOC_WAIT); 0 or -errno. */
+int wsr__ioctl(int fd, unsigned long cmd, void *arg);
+
 uint32_t wsr__crc32c(uint32_t crc, const void *buf, size_t len);
 
 /* Allocate a working set with room for @count entries. */

@@ -134,7 +134,9 @@ TEST(cli_help_for_every_verb)
 		{ "ws", "stats" }, { "ws", "check" }, { "ws", "import" },
 		{ "record", NULL }, { "restore", NULL }, { "stats", NULL },
 		{ "knob", NULL }, { "id", NULL }, { "touch", NULL },
-		{ "ws", NULL },
+		{ "ws", NULL }, { "base", "create" }, { "base", "restore" },
+		{ "base", "record" }, { "base", "list" }, { "base", "drop" },
+		{ "base", NULL },
 	};
 	size_t i;
 
@@ -168,6 +170,45 @@ TEST(cli_usage_errors)
 	CHECK(one_line(R.err) && strstr(R.err, "bad knob name"));
 	CHECK_EQ(wsrctl("record", "--snapshot", "snap", "-o", "x.ws", NULL), 2);
 	CHECK(one_line(R.err));
+}
+
+TEST(cli_base_usage_errors)
+{
+	NEED_WSRCTL();
+	CHECK_EQ(wsrctl("base", NULL), 2);
+	CHECK_EQ(wsrctl("base", "frob", NULL), 2);
+	CHECK(one_line(R.err) && strstr(R.err, "unknown verb 'frob'"));
+	CHECK_EQ(wsrctl("base", "create", "--snapshot", "snap", NULL), 2);
+	CHECK(one_line(R.err) && strstr(R.err, "need NAME"));
+	CHECK_EQ(wsrctl("base", "create", "fn", NULL), 2);
+	CHECK(one_line(R.err) && strstr(R.err, "--snapshot"));
+	CHECK_EQ(wsrctl("base", "create", "a/b", "--snapshot", "snap", NULL),
+		 2);
+	CHECK(one_line(R.err) && strstr(R.err, "bad NAME 'a/b'"));
+	CHECK_EQ(wsrctl("base", "drop", ".x", NULL), 2);
+	CHECK(one_line(R.err) && strstr(R.err, "bad NAME '.x'"));
+	CHECK_EQ(wsrctl("base", "restore", "fn", NULL), 2);
+	CHECK(one_line(R.err) && strstr(R.err, "--ws"));
+	CHECK_EQ(wsrctl("base", "record", "fn", "-o", "x.ws", NULL), 2);
+	CHECK(one_line(R.err) && strstr(R.err, "CMD"));
+	/* The option tables' own errors: one line naming the option. */
+	CHECK_EQ(wsrctl("base", "restore", "fn", "--ws", "x.ws", "--wait",
+			"abc", NULL), 2);
+	CHECK(one_line(R.err) && strstr(R.err, "bad --wait 'abc'"));
+	CHECK_EQ(wsrctl("base", "list", "--bogus", NULL), 2);
+	CHECK(one_line(R.err) && strstr(R.err, "unknown option '--bogus'"));
+	CHECK_EQ(wsrctl("ws", "merge", "r1.ws", "-o", NULL), 2);
+	CHECK(one_line(R.err) && strstr(R.err, "missing value of option"));
+	CHECK_EQ(wsrctl("ws", "show", "--limit", "-3", "r1.ws", NULL), 2);
+	CHECK(one_line(R.err) && strstr(R.err, "bad --limit '-3'"));
+	/* The snapshot is opened before the device: the file is named. */
+	CHECK_EQ(wsrctl("base", "create", "fn", "--snapshot", "no-such-file",
+			NULL), 1);
+	CHECK(one_line(R.err) && strstr(R.err, "no-such-file"));
+	/* The working set is loaded before the device. */
+	CHECK_EQ(wsrctl("base", "restore", "fn", "--ws", "no-such.ws", NULL),
+		 1);
+	CHECK(one_line(R.err) && strstr(R.err, "no-such.ws"));
 }
 
 TEST(cli_import_show_roundtrip)

@@ -111,6 +111,41 @@ TEST(snapshot_id_offset_and_errors)
 	close(fd);
 }
 
+TEST(base_errors_without_module)
+{
+	struct wsr_base_info *v = NULL;
+	struct wsr_region *r = NULL;
+	char path[512], longname[80];
+	size_t n = 0;
+	int fd = make_snapshot("b.snap", 4, 0);
+
+	CHECK(fd >= 0);
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	snprintf(path, sizeof(path), "%s/no-such-dev", test_tmpdir());
+	/* Names are checked before the device is opened. */
+	CHECK_EQ(wsr_base_create(path, "", fd, 0, 4096, 0), -EINVAL);
+	CHECK_EQ(wsr_base_create(path, ".x", fd, 0, 4096, 0), -EINVAL);
+	CHECK_EQ(wsr_base_create(path, "a/b", fd, 0, 4096, 0), -EINVAL);
+	CHECK_EQ(wsr_base_create(path, longname, fd, 0, 4096, 0),
+		 -ENAMETOOLONG);
+	CHECK_EQ(wsr_base_create(path, "ok", fd, 0, 100, 0), -EINVAL);
+	CHECK_EQ(wsr_base_create(path, "ok", fd, 0, 4096, WSR_CREATE_TRACK),
+		 -EINVAL);
+	CHECK_EQ(wsr_base_create(path, "ok", -1, 0, 4096, 0), -EINVAL);
+	CHECK_EQ(wsr_base_drop(path, "a b"), -EINVAL);
+	CHECK_EQ(wsr_base_open(path, "a b", &r), -EINVAL);
+	CHECK_EQ(wsr_base_list(path, NULL, &n), -EINVAL);
+	/* Then the device: missing, or not wsr. */
+	CHECK_EQ(wsr_base_create(path, "ok", fd, 0, 4096, 0), -ENOENT);
+	CHECK_EQ(wsr_base_drop(path, "ok"), -ENOENT);
+	CHECK_EQ(wsr_base_open(path, "ok", &r), -ENOENT);
+	CHECK_EQ(wsr_base_list(path, &v, &n), -ENOENT);
+	CHECK_EQ(wsr_base_list("/dev/null", &v, &n), -ENOTTY);
+	CHECK(!r && !v && !n);
+	close(fd);
+}
+
 TEST(region_errors_without_module)
 {
 	struct wsr_region *r = NULL;

@@ -85,6 +85,9 @@ static void usage(FILE *f)
 	      "                  faasnap-mincore|wsr [--ws FILE] [--record FILE]\n"
 	      "                  [--recorded LIST] [--input N] [--async] [--lazy]\n"
 	      "                  [--cold] [--json] [--verbose] [--batch]\n"
+	      "                  [--mem-file PATH]   (file backend: map PATH, a\n"
+	      "                  wsr base's file, instead of DIR/mem; with --ws,\n"
+	      "                  prefetch it into the base, async)\n"
 	      "  wsr-vmm expect --snapshot DIR --input N\n"
 	      "  wsr-vmm union --snapshot DIR --backend reap|faasnap -o OUT IN...\n"
 	      "  wsr-vmm devreads FILE OFFSET:LENGTH...\n"
@@ -352,6 +355,33 @@ out:
 
 /* -------------------------------------------------------------- restore */
 
+/*
+ * --mem-file: the backend maps PATH (a wsr base's file, as a stock VMM
+ * would) in place of DIR/mem, which stays open as r->dev_fd for the
+ * measurements of the page cache and the disk.  Opened O_RDWR, as QEMU's
+ * memory-backend-file opens mem-path.
+ */
+static int open_mem_file(struct restore *r)
+{
+	struct stat sb;
+	int fd, ret;
+
+	fd = open(r->mem_file, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		vmm_err("%s: %s", r->mem_file, strerror(errno));
+		return ret;
+	}
+	if (fstat(fd, &sb) || (uint64_t)sb.st_size < r->st.mem_size) {
+		vmm_err("%s: smaller than the guest's %" PRIu64 " bytes",
+			r->mem_file, r->st.mem_size);
+		close(fd);
+		return -EBADMSG;
+	}
+	r->snap_fd = fd;
+	return 0;
+}
+
 static int open_snapshot(struct restore *r)
 {
 	struct stat sb;
@@ -379,7 +409,8 @@ static int open_snapshot(struct restore *r)
 			r->snap_path, (long long)sb.st_size, r->st.mem_size);
 		return -EBADMSG;
 	}
-	return 0;
+	r->dev_fd = r->snap_fd;
+	return r->mem_file ? open_mem_file(r) : 0;
 }
 
 struct sample {
@@ -408,7 +439,7 @@ struct restore_run {
 static void sample(struct restore *r, struct sample *s)
 {
 	getrusage(RUSAGE_SELF, &s->ru);
-	s->io_ok = !blk_stat(r->snap_fd, &s->io);
+	s->io_ok = !blk_stat(r->dev_fd, &s->io);
 }
 
 static void print_json(const struct restore *r, const struct restore_opts *o,
@@ -421,8 +452,9 @@ static void print_json(const struct restore *r, const struct restore_opts *o,
 	struct json j;
 	unsigned int i;
 
-	snprintf(backend, sizeof(backend), "%s%s%s", o->b->name,
-		 r->async ? "-async" : "", r->lazy ? "-lazy" : "");
+	snprintf(backend, sizeof(backend), "%s%s%s%s", o->b->name,
+		 r->async ? "-async" : "", r->lazy ? "-lazy" : "",
+		 !r->mem_file ? "" : r->ws_path ? "@base-async" : "@base");
 	json_init_line(&j, stdout);
 	json_begin_object(&j);
 	json_kstr(&j, "payload", r->st.name);
@@ -479,7 +511,7 @@ static void print_result(struct restore *r, const struct restore_opts *o,
 		rd_ios = run->s1.io.read_ios - run->s0.io.read_ios;
 	}
 	proc_rss(&anon_kb, &file_kb, &shmem_kb);
-	cache_pages(r->snap_fd, r->st.mem_size, NULL, &cached);
+	cache_pages(r->dev_fd, r->st.mem_size, NULL, &cached);
 	/* the page cache of the backend's copy (FaaSnap's loading set) */
 	if (r->copy.npages &&
 	    !cache_pages(r->copy.fd, r->copy.npages * VMM_PAGE, NULL,
@@ -558,11 +590,12 @@ static int restore_parse(int argc, char **argv, struct restore *r,
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "batch", no_argument, NULL, 'B' },
+		{ "mem-file", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:b:w:r:R:i:alcjvB", opts,
+	while ((c = getopt_long(argc, argv, "s:b:w:r:R:i:alcjvBm:", opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -614,6 +647,9 @@ static int restore_parse(int argc, char **argv, struct restore *r,
 		case 'B':
 			o->batch = true;
 			break;
+		case 'm':
+			r->mem_file = optarg;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -625,6 +661,10 @@ static int restore_parse(int argc, char **argv, struct restore *r,
 	}
 	if ((r->async || r->lazy) && strcmp(o->b->name, "wsr")) {
 		vmm_err("--async and --lazy are options of the wsr backend");
+		return 2;
+	}
+	if (r->mem_file && strcmp(o->b->name, "file")) {
+		vmm_err("--mem-file is an option of the file backend");
 		return 2;
 	}
 	return 0;
@@ -653,7 +693,7 @@ static int restore_prepare(struct restore *r, const struct restore_opts *o,
 			return ret;
 		}
 	}
-	if (cache_pages(r->snap_fd, r->st.mem_size, &r->cache_before, &cached))
+	if (cache_pages(r->dev_fd, r->st.mem_size, &r->cache_before, &cached))
 		r->cache_before = NULL;
 	return 0;
 }
@@ -662,7 +702,7 @@ static int restore_prepare(struct restore *r, const struct restore_opts *o,
 static void restore_count_reads(struct restore *r, struct restore_run *run)
 {
 	struct page_copy files[2] = {
-		{ .fd = r->snap_fd, .npages = r->st.mem_size / VMM_PAGE },
+		{ .fd = r->dev_fd, .npages = r->st.mem_size / VMM_PAGE },
 		r->copy,
 	};
 	int ret;
@@ -695,13 +735,18 @@ static int restore_measure(struct restore *r, const struct restore_opts *o,
 	bool tracing;
 	int ret;
 
-	ret = devreads_start(&run->dev, r->snap_fd);
+	ret = devreads_start(&run->dev, r->dev_fd);
 	tracing = !ret;
 	if (ret)
 		vmm_err("pages read twice not counted: block tracepoint: %s",
 			strerror(-ret));
 	sample(r, &run->s0);
 	r->t_start = now_ns();
+	if (r->mem_file && r->ws_path) {
+		ret = base_prefetch(r);
+		if (ret)
+			return ret;
+	}
 	ret = b->setup(r);
 	if (ret) {
 		vmm_err("%s backend: %s", b->name, strerror(-ret));
@@ -744,6 +789,8 @@ static int restore_measure(struct restore *r, const struct restore_opts *o,
 			return ret;
 		}
 	}
+	if (r->mem_file)
+		base_account(r);
 	sample(r, &run->s1);
 	if (tracing)
 		restore_count_reads(r, run);
@@ -752,7 +799,7 @@ static int restore_measure(struct restore *r, const struct restore_opts *o,
 
 static int cmd_restore(int argc, char **argv)
 {
-	struct restore r = { .snap_fd = -1, .read_twice = -1 };
+	struct restore r = { .snap_fd = -1, .dev_fd = -1, .read_twice = -1 };
 	struct vm vm = { .kvm = -1, .fd = -1, .vcpu = -1 };
 	struct restore_opts o = { 0 };
 	struct restore_run run = { 0 };
@@ -799,6 +846,8 @@ out:
 		o.b->teardown(&r);
 	if (r.snap_fd >= 0)
 		close(r.snap_fd);
+	if (r.dev_fd >= 0 && r.dev_fd != r.snap_fd)
+		close(r.dev_fd);
 	free(r.snap_path);
 	free(r.cache_before);
 	return rc;

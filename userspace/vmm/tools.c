@@ -85,7 +85,8 @@ static struct row *row_get(struct table *t, const struct row *key)
 }
 
 static const char *const table_order[] = {
-	"file", "eager", "reap", "faasnap", "faasnap-mincore", "wsr",
+	"file", "file@base", "file@base-async", "eager", "reap", "faasnap",
+	"faasnap-mincore", "wsr",
 	"wsr-async", "wsr-async-lazy",
 };
 

@@ -177,9 +177,13 @@ struct restore {
 	bool lazy;			/* --lazy: WSR_RESTORE_LAZY_CACHE */
 	bool verbose;
 	bool recording;			/* --record given */
+	const char *mem_file;		/* --mem-file: map this, not DIR/mem */
 	/* the snapshot */
 	struct vmm_state st;
-	int snap_fd;
+	int snap_fd;			/* what the backend maps: DIR/mem or
+					 * --mem-file */
+	int dev_fd;			/* DIR/mem, for page cache and disk
+					 * measurements */
 	char *snap_path;
 	uint8_t *cache_before;		/* mincore of DIR/mem at the start */
 	/* set by the backend's setup */
@@ -238,6 +242,10 @@ int reap_union(int mem_fd, uint64_t size, char *const *in, unsigned int n,
 int faasnap_union(int mem_fd, uint64_t size, char *const *in, unsigned int n,
 		  const char *out);
 extern const struct backend backend_wsr;
+
+/* basefile.c: --mem-file with --ws, prefetch into a wsr base */
+int base_prefetch(struct restore *r);
+void base_account(struct restore *r);
 
 /* tools.c: the demo's tables from "restore --json" lines. */
 int cmd_table(int argc, char **argv);

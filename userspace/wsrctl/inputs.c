@@ -61,3 +61,12 @@ int load_ws(const char *path, struct wsr_ws **ws)
 
 	return ret ? fail_err(path, ret) : EXIT_OK;
 }
+
+int fail_stale(const char *ws_path, const char *other,
+	       const struct wsr_snapshot_id *ws_id,
+	       const struct wsr_snapshot_id *id)
+{
+	return fail(ws_path, "belongs to a different snapshot than %s (length %" PRIu64 " vs %" PRIu64 ", fingerprint %016" PRIx64 " vs %016" PRIx64 ")",
+		    other, ws_id->length, id->length, ws_id->fingerprint,
+		    id->fingerprint);
+}

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* wsrctl record|restore|touch|id: verbs that need a snapshot or a region. */
+/* wsrctl record|restore|touch: verbs that need a region. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,44 +37,18 @@ static int check_pages(const struct page_list *pl, uint64_t length,
 	return EXIT_OK;
 }
 
-/* --touch / --pattern arguments, collected in order. */
-struct access_opts {
-	const char **src;
-	char *kind;
-	int n;
-};
-
-static int access_add(struct access_opts *a, int argc, char kind,
-		      const char *arg)
-{
-	if (!a->src) {
-		a->src = calloc(argc, sizeof(*a->src));
-		a->kind = calloc(argc, 1);
-		if (!a->src || !a->kind)
-			return -ENOMEM;
-	}
-	a->kind[a->n] = kind;
-	a->src[a->n++] = arg;
-	return 0;
-}
-
-static int access_build(const struct access_opts *a, uint64_t length,
+/* The pages of --touch LIST / --pattern P options, in order. */
+static int access_build(const struct opt_list *a, uint64_t length,
 			struct page_list *pl)
 {
 	int i, ret = EXIT_OK;
 
 	for (i = 0; i < a->n && !ret; i++)
-		ret = a->kind[i] == 't' ? page_list_read(pl, a->src[i]) :
-		      page_list_pattern(pl, a->src[i], length / WSR_PAGE_SIZE);
+		ret = a->key[i] == 't' ? page_list_read(pl, a->arg[i]) :
+		      page_list_pattern(pl, a->arg[i], length / WSR_PAGE_SIZE);
 	if (!ret)
-		ret = check_pages(pl, length, a->n ? a->src[0] : "pages");
+		ret = check_pages(pl, length, a->n ? a->arg[0] : "pages");
 	return ret;
-}
-
-static void access_free(struct access_opts *a)
-{
-	free(a->src);
-	free(a->kind);
 }
 
 static const char *region_what(const char *dev)
@@ -90,25 +64,29 @@ static int fail_region(const char *dev, const char *op, int err)
 	return fail(region_what(dev), "%s: %s", op, wsr_strerror(err));
 }
 
-/* Run CMD with the region fd inherited; 0 if it exited with status 0. */
-static int run_command(struct wsr_region *r, char **cmd)
+/*
+ * Run CMD, with the region fd @fd inherited as $WSR_FD (its length in
+ * $WSR_LENGTH) unless @fd < 0; EXIT_OK if it exited with status 0.
+ */
+int run_command(int fd, uint64_t length, char **cmd)
 {
 	char fdbuf[32], lenbuf[32];
-	int fd = wsr_region_fd(r), status;
+	int status;
 	pid_t pid;
 
 	snprintf(fdbuf, sizeof(fdbuf), "%d", fd);
-	snprintf(lenbuf, sizeof(lenbuf), "%" PRIu64, wsr_region_length(r));
+	snprintf(lenbuf, sizeof(lenbuf), "%" PRIu64, length);
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0)
 		return fail(cmd[0], "fork: %s", strerror(errno));
 	if (!pid) {
-		int flags = fcntl(fd, F_GETFD);
+		int flags = fd < 0 ? 0 : fcntl(fd, F_GETFD);
 
-		if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0 ||
-		    setenv("WSR_FD", fdbuf, 1) ||
-		    setenv("WSR_LENGTH", lenbuf, 1))
+		if (fd >= 0 &&
+		    (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0 ||
+		     setenv("WSR_FD", fdbuf, 1) ||
+		     setenv("WSR_LENGTH", lenbuf, 1)))
 			_exit(127);
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "wsrctl: %s: %s\n", cmd[0], strerror(errno));
@@ -126,163 +104,145 @@ static int run_command(struct wsr_region *r, char **cmd)
 		    WTERMSIG(status));
 }
 
-int cmd_record(int argc, char **argv)
+/* Options of record, restore and touch (each uses some). */
+struct region_args {
+	struct snap_opts so;
+	const char *dev;
+	const char *opath;
+	const char *wpath;
+	const char *fd;
+	const char *len;
+	unsigned int cflags;
+	unsigned int rflags;
+	uint64_t wait_ms;
+	int do_wait;
+	struct opt_list acc;
+	char **cmd;
+};
+
+#define OPT_ACCESS							\
+	OPT_L("touch", 't', struct region_args, acc),			\
+	OPT_L("pattern", 'p', struct region_args, acc)
+
+static const struct opt record_opts[] = {
+	OPT_SNAP(struct region_args, so),
+	OPT_S("dev", 'D', struct region_args, dev),
+	OPT_F("no-huge", 'H', struct region_args, cflags, WSR_CREATE_NO_HUGE),
+	OPT_S("output", 'o', struct region_args, opath),
+	OPT_ACCESS,
+	OPT_END
+};
+
+static void record_print(const struct region_args *a, const struct wsr_ws *ws,
+			 const struct page_list *pl, const struct wsr_stats *st)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "snapshot", required_argument, NULL, 's' },
-		{ "offset", required_argument, NULL, 'O' },
-		{ "length", required_argument, NULL, 'L' },
-		{ "dev", required_argument, NULL, 'D' },
-		{ "no-huge", no_argument, NULL, 'H' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "touch", required_argument, NULL, 't' },
-		{ "pattern", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	struct snap_opts so = { 0 };
-	struct access_opts acc = { 0 };
-	struct page_list pl = { 0 };
-	struct wsr_region *r = NULL;
-	struct wsr_ws *ws = NULL;
 	struct wsr_ws_info info;
-	struct wsr_stats st;
-	const char *dev = NULL, *opath = NULL;
-	unsigned int flags = 0;
-	char **cmd = NULL;
-	void *mem;
-	int c, ret = EXIT_OK, fd = -1, err;
+	struct json j;
 
-	optind = 0;
-	while (!ret && (c = getopt_long(argc, argv, "+js:O:L:D:Ho:t:p:h",
-					opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			opt_json = 1;
-			break;
-		case 's':
-		case 'O':
-		case 'L':
-			ret = snap_opt(&so, c, optarg, "record");
-			break;
-		case 'D':
-			dev = optarg;
-			break;
-		case 'H':
-			flags |= WSR_CREATE_NO_HUGE;
-			break;
-		case 'o':
-			opath = optarg;
-			break;
-		case 't':
-		case 'p':
-			if (access_add(&acc, argc, (char)c, optarg))
-				ret = fail("wsrctl", "out of memory");
-			break;
-		case 'h':
-			print_help(stdout, "record");
-			goto out;
-		default:
-			ret = usage_error("record", "bad option");
-		}
-	}
-	if (ret)
-		goto out;
-	if (optind < argc)
-		cmd = argv + optind;
-	if (!so.path || !opath || (!cmd && !acc.n) || (cmd && acc.n)) {
-		ret = usage_error("record", "need --snapshot F, -o OUT and either --touch/--pattern or -- CMD");
-		goto out;
-	}
-	ret = open_snapshot(so.path, so.offset, so.have_length, &so.length, &fd);
-	if (ret)
-		goto out;
-	if (!cmd) {
-		ret = access_build(&acc, so.length, &pl);
-		if (ret)
-			goto out;
-	}
-	err = wsr_region_create(dev, fd, so.offset, so.length, flags, &r);
-	if (err) {
-		ret = fail_region(dev, "create", err);
-		goto out;
-	}
-	if (!(wsr_region_features(r) & WSR_FEATURE_TRACK)) {
-		ret = fail(region_what(dev), "the module has no first-touch tracker (WSR_FEATURE_TRACK)");
-		goto out;
-	}
-	if (!cmd) {
-		err = wsr_region_map(r, &mem);
-		if (err) {
-			ret = fail_region(dev, "mmap", err);
-			goto out;
-		}
-	}
-	err = wsr_region_track(r, WSR_TRACK_START);
-	if (err) {
-		ret = fail_region(dev, "start tracking", err);
-		goto out;
-	}
-	if (cmd)
-		ret = run_command(r, cmd);
-	else
-		touch_pages(mem, &pl);
-	err = wsr_region_track(r, WSR_TRACK_STOP);
-	if (!ret && err)
-		ret = fail_region(dev, "stop tracking", err);
-	if (ret)
-		goto out;
-	err = wsr_region_get_ws(r, &ws);
-	if (err) {
-		ret = fail_region(dev, "get working set", err);
-		goto out;
-	}
-	err = wsr_ws_save(ws, opath);
-	if (err) {
-		ret = fail_err(opath, err);
-		goto out;
-	}
 	wsr_ws_info(ws, &info);
-	err = wsr_region_stats(r, &st);
-	if (err) {
-		ret = fail_region(dev, "stats", err);
-		goto out;
-	}
-	if (opt_json) {
-		struct json j;
-
-		json_init(&j, stdout);
-		json_begin_object(&j);
-		json_kstr(&j, "file", opath);
-		json_ku64(&j, "pages", info.pages);
-		json_ku64(&j, "touched", pl.n);
-		json_ku64(&j, "dropped", info.dropped);
-		json_snapshot_id(&j, "snapshot", &info.snapshot);
-		json_region_stats(&j, "stats", &st);
-		json_end_object(&j);
-		json_finish(&j);
-	} else {
-		printf("%s: recorded %" PRIu64 " pages", opath, info.pages);
-		if (!cmd)
-			printf(" (%zu accesses)", pl.n);
+	if (!opt_json) {
+		printf("%s: recorded %" PRIu64 " pages", a->opath, info.pages);
+		if (!a->cmd)
+			printf(" (%zu accesses)", pl->n);
 		if (info.dropped)
 			printf(", %" PRIu64 " first touches dropped (tracker full)",
 			       info.dropped);
 		printf("\nregion statistics:\n");
-		print_region_stats(&st);
+		print_region_stats(st);
+		return;
 	}
-out:
+	json_init(&j, stdout);
+	json_begin_object(&j);
+	json_kstr(&j, "file", a->opath);
+	json_ku64(&j, "pages", info.pages);
+	json_ku64(&j, "touched", pl->n);
+	json_ku64(&j, "dropped", info.dropped);
+	json_snapshot_id(&j, "snapshot", &info.snapshot);
+	json_region_stats(&j, "stats", st);
+	json_end_object(&j);
+	json_finish(&j);
+}
+
+/* Track while CMD runs or wsrctl touches the pages, then save. */
+static int record_region(const struct region_args *a, struct wsr_region *r,
+			 const struct page_list *pl)
+{
+	struct wsr_ws *ws = NULL;
+	struct wsr_stats st;
+	void *mem = NULL;
+	int ret = EXIT_OK, err;
+
+	err = a->cmd ? 0 : wsr_region_map(r, &mem);
+	if (err)
+		return fail_region(a->dev, "mmap", err);
+	err = wsr_region_track(r, WSR_TRACK_START);
+	if (err)
+		return fail_region(a->dev, "start tracking", err);
+	if (a->cmd)
+		ret = run_command(wsr_region_fd(r), wsr_region_length(r),
+				  a->cmd);
+	else
+		touch_pages(mem, pl);
+	err = wsr_region_track(r, WSR_TRACK_STOP);
+	if (!ret && err)
+		ret = fail_region(a->dev, "stop tracking", err);
+	if (ret)
+		return ret;
+	err = wsr_region_get_ws(r, &ws);
+	if (err)
+		return fail_region(a->dev, "get working set", err);
+	err = wsr_ws_save(ws, a->opath);
+	if (err)
+		ret = fail_err(a->opath, err);
+	else if ((err = wsr_region_stats(r, &st)))
+		ret = fail_region(a->dev, "stats", err);
+	else
+		record_print(a, ws, pl, &st);
 	wsr_ws_free(ws);
+	return ret;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct region_args a = { 0 };
+	struct page_list pl = { 0 };
+	struct wsr_region *r = NULL;
+	int ret, fd = -1, err;
+
+	ret = opts_parse("record", record_opts, &a, argc, argv, true);
+	if (ret)
+		goto out;
+	if (optind < argc)
+		a.cmd = argv + optind;
+	if (!a.so.path || !a.opath || (!a.cmd && !a.acc.n) ||
+	    (a.cmd && a.acc.n)) {
+		ret = usage_error("record", "need --snapshot F, -o OUT and either --touch/--pattern or -- CMD");
+		goto out;
+	}
+	ret = open_snapshot(a.so.path, a.so.offset, a.so.have_length,
+			    &a.so.length, &fd);
+	if (!ret && !a.cmd)
+		ret = access_build(&a.acc, a.so.length, &pl);
+	if (ret)
+		goto out;
+	err = wsr_region_create(a.dev, fd, a.so.offset, a.so.length, a.cflags,
+				&r);
+	if (err)
+		ret = fail_region(a.dev, "create", err);
+	else if (!(wsr_region_features(r) & WSR_FEATURE_TRACK))
+		ret = fail(region_what(a.dev), "the module has no first-touch tracker (WSR_FEATURE_TRACK)");
+	else
+		ret = record_region(&a, r, &pl);
+out:
 	wsr_region_destroy(r);
 	if (fd >= 0)
 		close(fd);
 	page_list_free(&pl);
-	access_free(&acc);
-	return ret;
+	opt_list_free(&a.acc);
+	return ret == OPT_HELP ? EXIT_OK : ret;
 }
 
-static void print_restore(const struct wsr_restore *rs)
+void print_restore(const struct wsr_restore *rs)
 {
 	printf("  %-16s %" PRIu64 "\n", "pages", (uint64_t)rs->count);
 	printf("  %-16s %" PRIu64 "\n", "from_cache", (uint64_t)rs->from_cache);
@@ -295,7 +255,7 @@ static void print_restore(const struct wsr_restore *rs)
 	       (uint64_t)rs->left_cached);
 }
 
-static void json_restore(struct json *j, const struct wsr_restore *rs)
+void json_restore(struct json *j, const struct wsr_restore *rs)
 {
 	json_key(j, "restore");
 	json_begin_object(j);
@@ -310,304 +270,176 @@ static void json_restore(struct json *j, const struct wsr_restore *rs)
 	json_end_object(j);
 }
 
+static const struct opt restore_opts[] = {
+	OPT_SNAP(struct region_args, so),
+	OPT_S("ws", 'w', struct region_args, wpath),
+	OPT_S("dev", 'D', struct region_args, dev),
+	OPT_F("no-huge", 'H', struct region_args, cflags, WSR_CREATE_NO_HUGE),
+	OPT_F("async", 'a', struct region_args, rflags, WSR_RESTORE_ASYNC),
+	OPT_F("lazy", 'z', struct region_args, rflags, WSR_RESTORE_LAZY_CACHE),
+	{ "wait", 'W', OPT_U64, offsetof(struct region_args, wait_ms), 0,
+	  UINT32_MAX, offsetof(struct region_args, do_wait) },
+	OPT_F("no-check", 'n', struct region_args, rflags, WSR_RESTORE_NOCHECK),
+	OPT_ACCESS,
+	OPT_END
+};
+
+static void restore_print(const struct region_args *a, uint64_t pages,
+			  const struct page_list *pl,
+			  const struct wsr_restore *rs,
+			  const struct wsr_stats *st)
+{
+	struct json j;
+
+	if (!opt_json) {
+		printf("%s: restored %" PRIu64 " pages of %s%s\n", a->wpath,
+		       pages, a->so.path,
+		       a->rflags & WSR_RESTORE_ASYNC ? " (async)" : "");
+		print_restore(rs);
+		printf("region statistics%s:\n",
+		       pl->n ? " after touching the listed pages" : "");
+		print_region_stats(st);
+		return;
+	}
+	json_init(&j, stdout);
+	json_begin_object(&j);
+	json_kstr(&j, "ws", a->wpath);
+	json_kstr(&j, "snapshot_file", a->so.path);
+	json_kbool(&j, "async", !!(a->rflags & WSR_RESTORE_ASYNC));
+	json_ku64(&j, "touched", pl->n);
+	json_restore(&j, rs);
+	json_region_stats(&j, "stats", st);
+	json_end_object(&j);
+	json_finish(&j);
+}
+
+/* Map, prefault from the working set, touch the listed pages, report. */
+static int restore_region(const struct region_args *a, struct wsr_region *r,
+			  const struct wsr_ws *ws, const struct page_list *pl)
+{
+	struct wsr_snapshot_id id;
+	struct wsr_ws_info info;
+	struct wsr_restore rs;
+	struct wsr_stats st;
+	void *mem;
+	int err;
+
+	err = wsr_region_map(r, &mem);
+	if (err)
+		return fail_region(a->dev, "mmap", err);
+	wsr_ws_info(ws, &info);
+	err = wsr_region_restore(r, ws, a->rflags, &rs);
+	if (err == -ESTALE && !wsr_region_snapshot_id(r, &id))
+		return fail_stale(a->wpath, a->so.path, &info.snapshot, &id);
+	if (err == -ESTALE)
+		return fail_err(a->wpath, err);
+	if (err)
+		return fail_region(a->dev, "restore", err);
+	if (a->do_wait) {
+		err = wsr_region_wait(r, (unsigned int)a->wait_ms);
+		if (err)
+			return fail_region(a->dev, "wait", err);
+	}
+	touch_pages(mem, pl);
+	err = wsr_region_stats(r, &st);
+	if (err)
+		return fail_region(a->dev, "stats", err);
+	restore_print(a, info.pages, pl, &rs, &st);
+	return EXIT_OK;
+}
+
 int cmd_restore(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "snapshot", required_argument, NULL, 's' },
-		{ "offset", required_argument, NULL, 'O' },
-		{ "ws", required_argument, NULL, 'w' },
-		{ "dev", required_argument, NULL, 'D' },
-		{ "no-huge", no_argument, NULL, 'H' },
-		{ "async", no_argument, NULL, 'a' },
-		{ "lazy", no_argument, NULL, 'z' },
-		{ "wait", required_argument, NULL, 'W' },
-		{ "no-check", no_argument, NULL, 'n' },
-		{ "touch", required_argument, NULL, 't' },
-		{ "pattern", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	struct snap_opts so = { 0 };
-	struct access_opts acc = { 0 };
+	struct region_args a = { 0 };
 	struct page_list pl = { 0 };
 	struct wsr_region *r = NULL;
 	struct wsr_ws *ws = NULL;
 	struct wsr_ws_info info;
-	struct wsr_restore rs;
-	struct wsr_stats st;
-	const char *dev = NULL, *wpath = NULL;
-	unsigned int cflags = 0, rflags = 0;
-	uint64_t wait_ms = 0;
-	int c, ret = EXIT_OK, fd = -1, err, do_wait = 0;
-	void *mem = NULL;
+	int ret, fd = -1, err;
 
-	optind = 0;
-	while (!ret && (c = getopt_long(argc, argv, "js:O:w:D:HazW:nt:p:h",
-					opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			opt_json = 1;
-			break;
-		case 's':
-		case 'O':
-			ret = snap_opt(&so, c, optarg, "restore");
-			break;
-		case 'w':
-			wpath = optarg;
-			break;
-		case 'D':
-			dev = optarg;
-			break;
-		case 'H':
-			cflags |= WSR_CREATE_NO_HUGE;
-			break;
-		case 'a':
-			rflags |= WSR_RESTORE_ASYNC;
-			break;
-		case 'z':
-			rflags |= WSR_RESTORE_LAZY_CACHE;
-			break;
-		case 'W':
-			if (parse_u64(optarg, &wait_ms) || wait_ms > UINT32_MAX)
-				ret = usage_error("restore", "bad --wait '%s'", optarg);
-			do_wait = 1;
-			break;
-		case 'n':
-			rflags |= WSR_RESTORE_NOCHECK;
-			break;
-		case 't':
-		case 'p':
-			if (access_add(&acc, argc, (char)c, optarg))
-				ret = fail("wsrctl", "out of memory");
-			break;
-		case 'h':
-			print_help(stdout, "restore");
-			goto out;
-		default:
-			ret = usage_error("restore", "bad option");
-		}
-	}
-	if (ret)
-		goto out;
-	if (!so.path || !wpath || optind != argc) {
+	ret = opts_parse("restore", restore_opts, &a, argc, argv, false);
+	if (!ret && (!a.so.path || !a.wpath || optind != argc))
 		ret = usage_error("restore", "need --snapshot F and --ws WS");
-		goto out;
-	}
-	ret = load_ws(wpath, &ws);
+	if (!ret)
+		ret = load_ws(a.wpath, &ws);
 	if (ret)
 		goto out;
 	wsr_ws_info(ws, &info);
 	/* The region has the working set's length. */
-	so.length = info.snapshot.length;
-	ret = open_snapshot(so.path, so.offset, 1, &so.length, &fd);
+	a.so.length = info.snapshot.length;
+	ret = open_snapshot(a.so.path, a.so.offset, 1, &a.so.length, &fd);
+	if (!ret)
+		ret = access_build(&a.acc, a.so.length, &pl);
 	if (ret)
 		goto out;
-	ret = access_build(&acc, so.length, &pl);
-	if (ret)
-		goto out;
-	err = wsr_region_create(dev, fd, so.offset, so.length, cflags, &r);
-	if (err) {
-		ret = fail_region(dev, "create", err);
-		goto out;
-	}
-	err = wsr_region_map(r, &mem);
-	if (err) {
-		ret = fail_region(dev, "mmap", err);
-		goto out;
-	}
-	err = wsr_region_restore(r, ws, rflags, &rs);
-	if (err == -ESTALE) {
-		struct wsr_snapshot_id id;
-
-		if (!wsr_region_snapshot_id(r, &id))
-			ret = fail(wpath, "belongs to a different snapshot than %s (length %" PRIu64 " vs %" PRIu64 ", fingerprint %016" PRIx64 " vs %016" PRIx64 ")",
-				   so.path, info.snapshot.length, id.length,
-				   info.snapshot.fingerprint, id.fingerprint);
-		else
-			ret = fail_err(wpath, err);
-		goto out;
-	}
-	if (err) {
-		ret = fail_region(dev, "restore", err);
-		goto out;
-	}
-	if (do_wait) {
-		err = wsr_region_wait(r, (unsigned int)wait_ms);
-		if (err) {
-			ret = fail_region(dev, "wait", err);
-			goto out;
-		}
-	}
-	touch_pages(mem, &pl);
-	err = wsr_region_stats(r, &st);
-	if (err) {
-		ret = fail_region(dev, "stats", err);
-		goto out;
-	}
-	if (opt_json) {
-		struct json j;
-
-		json_init(&j, stdout);
-		json_begin_object(&j);
-		json_kstr(&j, "ws", wpath);
-		json_kstr(&j, "snapshot_file", so.path);
-		json_kbool(&j, "async", !!(rflags & WSR_RESTORE_ASYNC));
-		json_ku64(&j, "touched", pl.n);
-		json_restore(&j, &rs);
-		json_region_stats(&j, "stats", &st);
-		json_end_object(&j);
-		json_finish(&j);
-	} else {
-		printf("%s: restored %" PRIu64 " pages of %s%s\n", wpath,
-		       info.pages, so.path,
-		       rflags & WSR_RESTORE_ASYNC ? " (async)" : "");
-		print_restore(&rs);
-		printf("region statistics%s:\n",
-		       pl.n ? " after touching the listed pages" : "");
-		print_region_stats(&st);
-	}
+	err = wsr_region_create(a.dev, fd, a.so.offset, a.so.length, a.cflags,
+				&r);
+	ret = err ? fail_region(a.dev, "create", err) :
+	      restore_region(&a, r, ws, &pl);
 out:
 	wsr_ws_free(ws);
 	wsr_region_destroy(r);
 	if (fd >= 0)
 		close(fd);
 	page_list_free(&pl);
-	access_free(&acc);
-	return ret;
+	opt_list_free(&a.acc);
+	return ret == OPT_HELP ? EXIT_OK : ret;
+}
+
+static const struct opt touch_opts[] = {
+	OPT_S("fd", 'f', struct region_args, fd),
+	OPT_S("length", 'L', struct region_args, len),
+	OPT_ACCESS,
+	OPT_END
+};
+
+static void touch_print(size_t n)
+{
+	struct json j;
+
+	if (!opt_json) {
+		printf("touched %zu pages\n", n);
+		return;
+	}
+	json_init(&j, stdout);
+	json_begin_object(&j);
+	json_ku64(&j, "touched", n);
+	json_end_object(&j);
+	json_finish(&j);
 }
 
 int cmd_touch(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "fd", required_argument, NULL, 'f' },
-		{ "length", required_argument, NULL, 'L' },
-		{ "touch", required_argument, NULL, 't' },
-		{ "pattern", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	struct access_opts acc = { 0 };
+	struct region_args a = { .fd = getenv("WSR_FD"),
+				 .len = getenv("WSR_LENGTH") };
 	struct page_list pl = { 0 };
-	const char *fds = getenv("WSR_FD"), *lens = getenv("WSR_LENGTH");
 	uint64_t fd64 = 0, length = 0;
-	int c, ret = EXIT_OK;
 	void *mem;
+	int ret;
 
-	optind = 0;
-	while (!ret && (c = getopt_long(argc, argv, "+jf:L:t:p:h", opts,
-					NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			opt_json = 1;
-			break;
-		case 'f':
-			fds = optarg;
-			break;
-		case 'L':
-			lens = optarg;
-			break;
-		case 't':
-		case 'p':
-			if (access_add(&acc, argc, (char)c, optarg))
-				ret = fail("wsrctl", "out of memory");
-			break;
-		case 'h':
-			print_help(stdout, "touch");
-			goto out;
-		default:
-			ret = usage_error("touch", "bad option");
-		}
-	}
+	ret = opts_parse("touch", touch_opts, &a, argc, argv, true);
 	if (ret)
 		goto out;
-	if (!fds || !lens || !acc.n || optind != argc ||
-	    parse_u64(fds, &fd64) || fd64 > INT32_MAX ||
-	    parse_u64(lens, &length) || !length || length % WSR_PAGE_SIZE) {
+	if (!a.fd || !a.len || !a.acc.n || optind != argc ||
+	    parse_u64(a.fd, &fd64) || fd64 > INT32_MAX ||
+	    parse_u64(a.len, &length) || !length ||
+	    length % WSR_PAGE_SIZE) {
 		ret = usage_error("touch", "need --fd N (or $WSR_FD), --length L (or $WSR_LENGTH) and --touch/--pattern");
 		goto out;
 	}
-	ret = access_build(&acc, length, &pl);
+	ret = access_build(&a.acc, length, &pl);
 	if (ret)
 		goto out;
 	mem = mmap(NULL, length, PROT_READ, MAP_SHARED, (int)fd64, 0);
 	if (mem == MAP_FAILED) {
-		ret = fail(fds, "mmap: %s", strerror(errno));
+		ret = fail(a.fd, "mmap: %s", strerror(errno));
 		goto out;
 	}
 	touch_pages(mem, &pl);
 	munmap(mem, length);
-	if (opt_json) {
-		struct json j;
-
-		json_init(&j, stdout);
-		json_begin_object(&j);
-		json_ku64(&j, "touched", pl.n);
-		json_end_object(&j);
-		json_finish(&j);
-	} else
-		printf("touched %zu pages\n", pl.n);
+	touch_print(pl.n);
 out:
 	page_list_free(&pl);
-	access_free(&acc);
-	return ret;
-}
-
-int cmd_id(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "snapshot", required_argument, NULL, 's' },
-		{ "offset", required_argument, NULL, 'O' },
-		{ "length", required_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	struct snap_opts so = { 0 };
-	struct wsr_snapshot_id id;
-	int c, ret, fd;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "js:O:L:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			opt_json = 1;
-			break;
-		case 's':
-		case 'O':
-		case 'L':
-			if (snap_opt(&so, c, optarg, "id"))
-				return EXIT_USAGE;
-			break;
-		case 'h':
-			print_help(stdout, "id");
-			return EXIT_OK;
-		default:
-			return usage_error("id", "bad option");
-		}
-	}
-	if (!so.path || optind != argc)
-		return usage_error("id", "need --snapshot F");
-	ret = open_snapshot(so.path, so.offset, so.have_length, &so.length, &fd);
-	if (ret)
-		return ret;
-	ret = wsr_snapshot_id(fd, so.offset, so.length, &id);
-	close(fd);
-	if (ret)
-		return fail_err(so.path, ret);
-	if (opt_json) {
-		struct json j;
-
-		json_init(&j, stdout);
-		json_begin_object(&j);
-		json_kstr(&j, "file", so.path);
-		json_snapshot_id(&j, "snapshot", &id);
-		json_end_object(&j);
-		json_finish(&j);
-	} else {
-		printf("file:        %s\n", so.path);
-		print_snapshot_id(&id);
-	}
-	return EXIT_OK;
+	opt_list_free(&a.acc);
+	return ret == OPT_HELP ? EXIT_OK : ret;
 }

@@ -7,7 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,34 +194,24 @@ static int print_entries(const char *root, int only_writable)
 	return EXIT_OK;
 }
 
+struct sysfs_args {
+	const char *dir;
+};
+
+static const struct opt sysfs_opts[] = {
+	OPT_S("sysfs", 'S', struct sysfs_args, dir),
+	OPT_END
+};
+
+/* --sysfs DIR; EXIT_OK, OPT_HELP or EXIT_USAGE. */
 static int parse_sysfs_opts(int argc, char **argv, const char *verb,
 			    const char **dir)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "sysfs", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	int c;
+	struct sysfs_args a = { 0 };
+	int ret = opts_parse(verb, sysfs_opts, &a, argc, argv, false);
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "jS:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			opt_json = 1;
-			break;
-		case 'S':
-			*dir = optarg;
-			break;
-		case 'h':
-			print_help(stdout, verb);
-			return -1;
-		default:
-			return usage_error(verb, "bad option");
-		}
-	}
-	return 0;
+	*dir = a.dir;
+	return ret;
 }
 
 int cmd_stats(int argc, char **argv)

@@ -30,6 +30,11 @@ static const struct verb_help helps[] = {
 	  "  ws import --snapshot F --pages LIST -o OUT\n"
 	  "                            a working set from a page list\n"
 	  "Module (needs wsr.ko):\n"
+	  "  base create NAME --snapshot F [--offset O] [--length L]\n"
+	  "                            a named base, a file of wsrfs for VMMs\n"
+	  "  base restore NAME --ws WS [--async]   prefetch into a base\n"
+	  "  base record NAME -o OUT -- CMD...     record who maps a base\n"
+	  "  base list | base drop NAME\n"
 	  "  record --snapshot F -o OUT (--touch LIST|--pattern P|-- CMD...)\n"
 	  "  restore --snapshot F --ws WS [--async]\n"
 	  "  stats                     all files under /sys/kernel/mm/wsr\n"
@@ -100,6 +105,39 @@ static const struct verb_help helps[] = {
 	  "copied when touched.  --touch/--pattern read the pages afterwards, as a\n"
 	  "guest would, and the statistics show how they were served.\n"
 	  "--no-check skips the snapshot fingerprint check (not the length).\n" },
+	{ "base", "usage: wsrctl base create|restore|record|list|drop ...\n"
+	  "\n"
+	  "Named bases: a snapshot range the module keeps under a name and\n"
+	  "serves as the file NAME of every wsrfs mount (mount -t wsrfs wsr\n"
+	  "DIR), for VMMs that map guest memory by path (MAP_PRIVATE).\n"
+	  "'wsrctl base SUBVERB --help' for details.\n" },
+	{ "base create", "usage: wsrctl [--json] base create NAME --snapshot F [--offset O]\n"
+	  "                          [--length L] [--no-huge] [--dev DEV]\n"
+	  "\n"
+	  "Make the named base NAME over the snapshot range (default: from O to\n"
+	  "the end of F).  NAME: 1-63 of [A-Za-z0-9._-], not starting with '.'.\n"
+	  "Its file has F's owner, group and mode.\n" },
+	{ "base restore", "usage: wsrctl [--json] base restore NAME --ws WS [--async] [--wait MS]\n"
+	  "                           [--lazy] [--no-check] [--dev DEV]\n"
+	  "\n"
+	  "Load the working set WS into the base, before or while a VMM maps it.\n"
+	  "--async returns once the load is under way (it goes on after wsrctl\n"
+	  "exits); --wait MS waits for it (0 = no limit).  Only the base's\n"
+	  "creator or root may.\n" },
+	{ "base record", "usage: wsrctl [--json] base record NAME -o OUT [--dev DEV] -- CMD [ARGS...]\n"
+	  "\n"
+	  "Record the first touch of every page of the base by whoever maps it\n"
+	  "while CMD runs (CMD maps the base's file, or starts the VMM that\n"
+	  "does), and save the working set to OUT.  CMD must exit with status\n"
+	  "0.  Only the base's creator or root may.\n" },
+	{ "base list", "usage: wsrctl [--json] base list [--dev DEV]\n"
+	  "\n"
+	  "Every named base: range, owner, mode, resident 2 MiB and 4 KiB\n"
+	  "folios, faults.\n" },
+	{ "base drop", "usage: wsrctl base drop NAME [--dev DEV]\n"
+	  "\n"
+	  "Remove the name.  Open files and mappings of it keep working; the\n"
+	  "base goes with the last of them.  Only its creator or root may.\n" },
 	{ "stats", "usage: wsrctl stats [--json] [--sysfs DIR]\n"
 	  "\n"
 	  "Print every readable file under /sys/kernel/mm/wsr (or DIR, or\n"
@@ -162,24 +200,6 @@ int usage_error(const char *verb, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see 'wsrctl %s --help')\n", verb);
 	return EXIT_USAGE;
-}
-
-int snap_opt(struct snap_opts *so, int c, const char *arg, const char *verb)
-{
-	switch (c) {
-	case 's':
-		so->path = arg;
-		return EXIT_OK;
-	case 'O':
-		if (parse_u64(arg, &so->offset))
-			return usage_error(verb, "bad --offset '%s'", arg);
-		return EXIT_OK;
-	default:	/* 'L' */
-		if (parse_u64(arg, &so->length))
-			return usage_error(verb, "bad --length '%s'", arg);
-		so->have_length = 1;
-		return EXIT_OK;
-	}
 }
 
 int parse_u64(const char *s, uint64_t *out)
@@ -277,6 +297,7 @@ static const struct verb verbs[] = {
 	{ "restore", cmd_restore },
 	{ "touch", cmd_touch },
 	{ "id", cmd_id },
+	{ "base", cmd_base },
 };
 
 int main(int argc, char **argv)

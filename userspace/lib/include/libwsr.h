@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define LIBWSR_VERSION_MAJOR	1
-#define LIBWSR_VERSION_MINOR	0
+#define LIBWSR_VERSION_MINOR	1
 
 /* Default device node, used when wsr_region_create() gets dev == NULL. */
 #define WSR_DEVICE		"/dev/wsr"
@@ -143,6 +143,18 @@ int wsr_region_restore(struct wsr_region *r, const struct wsr_ws *ws,
 int wsr_region_stats(struct wsr_region *r, struct wsr_stats *out);
 int wsr_region_wait(struct wsr_region *r, unsigned int timeout_ms);
 void wsr_region_destroy(struct wsr_region *r);
+
+/*
+ * Named bases: served as files by wsrfs (mount -t wsrfs).  wsr_base_open()
+ * gives a region bound to the base (restore, track, get_ws, stats, wait;
+ * wsr_region_destroy() unbinds it, the base stays).
+ */
+int wsr_base_create(const char *dev, const char *name, int snap_fd,
+		    uint64_t offset, uint64_t length, unsigned int flags);
+int wsr_base_drop(const char *dev, const char *name);
+int wsr_base_list(const char *dev, struct wsr_base_info **out,
+		  size_t *count);
+int wsr_base_open(const char *dev, const char *name, struct wsr_region **out);
 
 /* Snapshot identity */
 int wsr_snapshot_id(int fd, uint64_t offset, uint64_t length,

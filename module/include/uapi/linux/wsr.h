@@ -37,6 +37,8 @@
 #define WSR_FEATURE_KASAN_POOL	(1ULL << 5)
 /* One page store per snapshot, shared copy-on-write by every region. */
 #define WSR_FEATURE_SHARED_BASE	(1ULL << 6)
+/* Named bases, served as files by wsrfs: WSR_IOC_BASE_*. */
+#define WSR_FEATURE_NAMED_BASE	(1ULL << 7)
 
 /**
  * struct wsr_api - WSR_IOC_API handshake
@@ -324,5 +326,128 @@ struct wsr_track_file {
 };
 
 #define WSR_IOC_TRACK_FILE	_IOWR(WSR_IOC_MAGIC, 0x07, struct wsr_track_file)
+
+/*
+ * Named bases (WSR_FEATURE_NAMED_BASE): a base that outlives the process
+ * that made it, with a name, served as a file by the wsrfs filesystem to
+ * VMMs that map guest memory by path (QEMU's memory-backend-file,
+ * Firecracker's File backend):
+ *
+ *	ioctl(fd, WSR_IOC_BASE_CREATE, &bc);	name + snapshot fd + range
+ *	mount -t wsrfs wsr /run/wsr		any number of mounts, all
+ *						show every named base
+ *	open("/run/wsr/NAME", O_RDWR); mmap(MAP_PRIVATE)   guest memory
+ *
+ * A file of wsrfs reads as the snapshot range, copy-on-write like a
+ * region's mapping; it cannot be written (write(2), ftruncate(2) and a
+ * shared writable mapping fail with -EPERM).  Its owner, group and mode
+ * are the snapshot's, and opening it needs the snapshot's own permission
+ * (see Documentation/admin-guide/wsr.rst).
+ *
+ * WSR_IOC_BASE_OPEN binds a /dev/wsr fd that has no region to a named
+ * base's region: WSR_IOC_RESTORE then prefetches into it, WSR_IOC_TRACK
+ * and WSR_IOC_GET_WS record the first touches of every process mapping
+ * the file, WSR_IOC_STATS and WSR_IOC_WAIT work as for a region.
+ * WSR_IOC_BASE_DROP removes the name at once; the base goes when the last
+ * open file and mapping of it do (as an unlinked file).
+ */
+
+/* Longest name, with its terminating NUL. */
+#define WSR_BASE_NAME_MAX	64
+/* Named bases a host may have at once. */
+#define WSR_BASE_MAX		256
+
+/**
+ * struct wsr_base_create - WSR_IOC_BASE_CREATE: a named base
+ * @name:     (in) 1 to 63 bytes of [A-Za-z0-9._-], not starting with '.',
+ *            NUL-terminated, the bytes after the NUL zero
+ * @fd:       (in) snapshot file, as for struct wsr_create
+ * @flags:    (in) WSR_CREATE_NO_HUGE or 0
+ * @offset:   (in) start in the file, page aligned
+ * @length:   (in) size, page aligned, non-zero, within the file
+ * @tag:      (in) opaque to the kernel, reported by WSR_IOC_BASE_INFO
+ *            (libwsr keeps the snapshot's fingerprint there)
+ * @reserved: (in) must be zero
+ */
+struct wsr_base_create {
+	char name[WSR_BASE_NAME_MAX];
+	__s32 fd;
+	__u32 flags;
+	__u64 offset;
+	__u64 length;
+	__u64 tag[2];
+	__u64 reserved[4];
+};
+
+/**
+ * struct wsr_base_name - WSR_IOC_BASE_DROP, WSR_IOC_BASE_OPEN: a name
+ * @name:     (in) as for struct wsr_base_create
+ * @reserved: (in) must be zero
+ */
+struct wsr_base_name {
+	char name[WSR_BASE_NAME_MAX];
+	__u64 reserved[4];
+};
+
+/**
+ * struct wsr_base_info - one named base, all (out)
+ * @name:           its name, NUL-padded
+ * @offset:         range start in the snapshot file
+ * @length:         range size, the file's st_size
+ * @snap_dev:       the snapshot's device (new_encode_dev())
+ * @snap_ino:       the snapshot's inode number
+ * @tag:            struct wsr_base_create.tag
+ * @uid:            owner (the snapshot's), in the caller's user namespace
+ * @gid:            group (the snapshot's)
+ * @mode:           permission bits (the snapshot's)
+ * @flags:          WSR_CREATE_* it was made with
+ * @resident_huge:  2 MiB folios the base holds
+ * @resident_small: 4 KiB folios the base holds
+ * @faults:         faults on its mappings since it was made
+ * @refs:           references besides the name's own: open files, wsrfs
+ *                  inodes in use, bound /dev/wsr fds (the caller's not
+ *                  counted); mappings hold the base, not the name
+ * @reserved:       zero
+ */
+struct wsr_base_info {
+	char name[WSR_BASE_NAME_MAX];
+	__u64 offset;
+	__u64 length;
+	__u64 snap_dev;
+	__u64 snap_ino;
+	__u64 tag[2];
+	__u32 uid;
+	__u32 gid;
+	__u32 mode;
+	__u32 flags;
+	__u64 resident_huge;
+	__u64 resident_small;
+	__u64 faults;
+	__u64 refs;
+	__u64 reserved[4];
+};
+
+/**
+ * struct wsr_base_list - WSR_IOC_BASE_LIST: every named base
+ * @entries:  (in) user pointer to an array of struct wsr_base_info
+ * @count:    (in) capacity of @entries; (out) named bases.  If the
+ *            capacity is too small the call fails with -ENOSPC and @count
+ *            holds the number needed.
+ * @reserved: (in) must be zero
+ */
+struct wsr_base_list {
+	__u64 entries;
+	__u64 count;
+	__u64 reserved[4];
+};
+
+#define WSR_IOC_BASE_CREATE	_IOW(WSR_IOC_MAGIC, 0x08, struct wsr_base_create)
+#define WSR_IOC_BASE_DROP	_IOW(WSR_IOC_MAGIC, 0x09, struct wsr_base_name)
+#define WSR_IOC_BASE_OPEN	_IOW(WSR_IOC_MAGIC, 0x0a, struct wsr_base_name)
+#define WSR_IOC_BASE_LIST	_IOWR(WSR_IOC_MAGIC, 0x0b, struct wsr_base_list)
+#define WSR_IOC_BASE_INFO	_IOR(WSR_IOC_MAGIC, 0x0c, struct wsr_base_info)
+
+/* Magic number of wsrfs (statfs(2) f_type). */
+#define WSRFS_MAGIC		0x77737266	/* "wsrf" */
 
 #endif /* _UAPI_LINUX_WSR_H */
