@@ -43,6 +43,7 @@ int page_list_pattern(struct page_list *l, const char *spec,
 		      uint64_t npages);
 
 int cmd_ws(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_knob(int argc, char **argv);
 int cmd_record(int argc, char **argv);
