@@ -644,6 +644,7 @@ static void wsr_base_free(struct wsr_base *b)
 		list_del(&b->node);
 	iput(b->inode);
 	wsr_base_close_src(b);
+	wsr_zindex_free(b->src.zi);
 	ida_free(&wsr_base_ida, b->id);
 	kvfree(b->modes);
 	kfree(b);
@@ -674,7 +675,8 @@ static bool wsr_base_current(struct wsr_base *b, struct inode *inode)
 }
 
 static struct wsr_base *wsr_base_new(struct file *uf, loff_t offset,
-				     loff_t length, bool huge_ok)
+				     loff_t length, bool huge_ok,
+				     bool compressed)
 {
 	struct inode *src_inode = file_inode(uf);
 	struct wsr_base *b;
@@ -702,6 +704,19 @@ static struct wsr_base *wsr_base_new(struct file *uf, loff_t offset,
 	ret = wsr_base_open_src(b, uf);
 	if (ret)
 		goto err_ida;
+	if (compressed) {
+		b->src.zi = wsr_zindex_load(b->src.file);
+		if (IS_ERR(b->src.zi)) {
+			ret = PTR_ERR(b->src.zi);
+			b->src.zi = NULL;
+			goto err_files;
+		}
+		/* The range is one of the uncompressed snapshot. */
+		if (offset || length > b->src.zi->length) {
+			ret = -EINVAL;
+			goto err_files;
+		}
+	}
 
 	inode = new_inode(wsr_mnt->mnt_sb);
 	if (!inode) {
@@ -731,6 +746,7 @@ static struct wsr_base *wsr_base_new(struct file *uf, loff_t offset,
 
 err_files:
 	wsr_base_close_src(b);
+	wsr_zindex_free(b->src.zi);
 err_ida:
 	ida_free(&wsr_base_ida, b->id);
 err_free:
@@ -745,12 +761,16 @@ err_free:
  * @offset:  range start, page aligned
  * @length:  range size, page aligned, within the file
  * @huge_ok: 2 MiB folios allowed
+ * @compressed: @uf is a compressed snapshot (wsr-zsnap(5)); @offset and
+ *           @length are then those of the uncompressed snapshot
  *
- * Return: a base with one more user, or ERR_PTR(-errno).
+ * Return: a base with one more user, or ERR_PTR(-errno): of a compressed
+ * snapshot also those of wsr_zindex_load(), and -EINVAL when the range
+ * does not lie within its uncompressed length.
  * Context: process context, may sleep; takes wsr_base_lock.
  */
 struct wsr_base *wsr_base_get(struct file *uf, loff_t offset, loff_t length,
-			      bool huge_ok)
+			      bool huge_ok, bool compressed)
 {
 	struct inode *inode = file_inode(uf);
 	struct wsr_base *b, *tmp;
@@ -759,7 +779,7 @@ struct wsr_base *wsr_base_get(struct file *uf, loff_t offset, loff_t length,
 	list_for_each_entry_safe(b, tmp, &wsr_bases, node) {
 		if (!wsr_base_of(b, inode) || b->src.offset != offset ||
 		    b->src.npages != length >> PAGE_SHIFT ||
-		    b->huge_ok != huge_ok)
+		    b->huge_ok != huge_ok || !b->src.zi != !compressed)
 			continue;
 		if (!wsr_base_current(b, inode)) {
 			/* Its regions keep it; new ones get a new base. */
@@ -786,7 +806,7 @@ struct wsr_base *wsr_base_get(struct file *uf, loff_t offset, loff_t length,
 		goto out;
 	}
 	wsr_base_sweep();
-	b = wsr_base_new(uf, offset, length, huge_ok);
+	b = wsr_base_new(uf, offset, length, huge_ok, compressed);
 	if (!IS_ERR(b)) {
 		b->users = 1;
 		list_add(&b->node, &wsr_bases);
