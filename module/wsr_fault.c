@@ -111,7 +111,8 @@ static bool wsr_async_will_load(struct wsr_region *r, pgoff_t index)
 /*
  * Read a read_around_kb window centred on @index, clipped to the region
  * and to the pages the base neither holds nor loads, into the snapshot's
- * page cache.  Returns true when this read @index itself.
+ * page cache.  Returns true when this read @index itself.  Not for a
+ * compressed snapshot: there the load reads the page's whole chunk.
  */
 static bool wsr_fault_read_around(struct wsr_region *r, pgoff_t index)
 {
@@ -120,7 +121,8 @@ static bool wsr_fault_read_around(struct wsr_region *r, pgoff_t index)
 	unsigned long before, after;
 	pgoff_t start, end;
 
-	if (win < 2 || wsr_io_cached(s, index, false))
+	/* A compressed snapshot's read unit is the chunk the load reads. */
+	if (win < 2 || s->zi || wsr_io_cached(s, index, false))
 		return false;
 	start = index > win / 2 ? index - win / 2 : 0;
 	end = min_t(pgoff_t, start + win, r->npages);
