@@ -107,20 +107,22 @@ static void zs_count(struct wsr_zsnap_info *in, uint64_t i,
  * wsr_zsnap_create() - an empty index, to be filled in chunk order
  * @chunk_size: a power of two from 64 KiB to 2 MiB
  * @length:     uncompressed length, a multiple of 4 KiB, at most 1 TiB
- * @out:        the new index, every chunk unset
+ * @out:        (out) the new index, every chunk unset
  *
  * Return: 0, -EINVAL for a bad geometry, -ENOMEM.
  */
 WSR_EXPORT int wsr_zsnap_create(uint32_t chunk_size, uint64_t length,
 				struct wsr_zsnap **out)
 {
-	if (!out)
+	struct wsr_zsnap *z;
+
+	if (!out || !zs_geometry_ok(chunk_size, length))
 		return -EINVAL;
-	*out = NULL;
-	if (!zs_geometry_ok(chunk_size, length))
-		return -EINVAL;
-	*out = zs_alloc(chunk_size, length);
-	return *out ? 0 : -ENOMEM;
+	z = zs_alloc(chunk_size, length);
+	if (!z)
+		return -ENOMEM;
+	*out = z;
+	return 0;
 }
 
 /**
@@ -310,7 +312,7 @@ WSR_EXPORT int wsr_zsnap_index_size(const void *buf, size_t len, size_t *need)
  * @buf:       the file's first bytes: at least header, index and padding
  * @len:       how many
  * @file_size: the file's size: the stored chunks must end exactly there
- * @out:       (out) the index, NULL on error
+ * @out:       (out) the index, untouched on error
  *
  * Return: 0, or -EPROTO (bad magic), -EPROTONOSUPPORT (version), -ENODATA
  * (@len or @file_size shorter than the index), -EBADMSG (a checksum),
@@ -330,7 +332,6 @@ WSR_EXPORT int wsr_zsnap_parse(const void *buf, size_t len, uint64_t file_size,
 
 	if (!out)
 		return -EINVAL;
-	*out = NULL;
 	if (!p || len < WSR_ZS_HDR_SIZE)
 		return -ENODATA;
 	ret = zs_parse_header(p, &in);
@@ -402,7 +403,6 @@ WSR_EXPORT int wsr_zsnap_load(int fd, struct wsr_zsnap **out)
 
 	if (!out)
 		return -EINVAL;
-	*out = NULL;
 	if (fstat(fd, &st))
 		return -errno;
 	n = pread(fd, hdr, sizeof(hdr), 0);

@@ -358,6 +358,7 @@ static int parse_codec(const char *s)
 static int cmd_snapshot_compress(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
 		{ "codec", required_argument, NULL, 'c' },
 		{ "chunk", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
@@ -370,8 +371,11 @@ static int cmd_snapshot_compress(int argc, char **argv)
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:C:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jc:C:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'j':
+			opt_json = 1;
+			break;
 		case 'c':
 			o.codec = parse_codec(optarg);
 			if (!o.codec)
@@ -399,15 +403,44 @@ static int cmd_snapshot_compress(int argc, char **argv)
 	return compress_file(argv[optind], argv[optind + 1], &o);
 }
 
+/*
+ * Options of decompress and info: --json and --help.  Returns -1 to go
+ * on, else the exit status.
+ */
+static int simple_opts(int argc, char **argv, const char *verb)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			opt_json = 1;
+			break;
+		case 'h':
+			print_help(stdout, verb);
+			return EXIT_OK;
+		default:
+			return usage_error(verb, "bad option");
+		}
+	}
+	return -1;
+}
+
 static int cmd_snapshot_decompress(int argc, char **argv)
 {
-	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		print_help(stdout, "snapshot decompress");
-		return EXIT_OK;
-	}
-	if (argc != 3 || argv[1][0] == '-')
+	int ret = simple_opts(argc, argv, "snapshot decompress");
+
+	if (ret >= 0)
+		return ret;
+	if (argc - optind != 2)
 		return usage_error("snapshot decompress", "expected IN and OUT");
-	return decompress_file(argv[1], argv[2]);
+	return decompress_file(argv[optind], argv[optind + 1]);
 }
 
 static double ratio(uint64_t raw, uint64_t stored)
@@ -421,18 +454,15 @@ static int cmd_snapshot_info(int argc, char **argv)
 	struct wsr_zsnap *z;
 	int fd, ret, k;
 
-	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		print_help(stdout, "snapshot info");
-		return EXIT_OK;
-	}
-	if (argc == 3 && !strcmp(argv[1], "--json")) {
-		opt_json = 1;
-		argv++;
-		argc--;
-	}
-	if (argc != 2 || argv[1][0] == '-')
+	const char *path;
+
+	ret = simple_opts(argc, argv, "snapshot info");
+	if (ret >= 0)
+		return ret;
+	if (argc - optind != 1)
 		return usage_error("snapshot info", "expected one FILE");
-	ret = load_zsnap(argv[1], &fd, &z);
+	path = argv[optind];
+	ret = load_zsnap(path, &fd, &z);
 	if (ret)
 		return ret;
 	close(fd);
@@ -443,7 +473,7 @@ static int cmd_snapshot_info(int argc, char **argv)
 
 		json_init(&j, stdout);
 		json_begin_object(&j);
-		json_kstr(&j, "file", argv[1]);
+		json_kstr(&j, "file", path);
 		json_ku64(&j, "version", in.version);
 		json_ku64(&j, "chunk_size", in.chunk_size);
 		json_ku64(&j, "length", in.length);
@@ -467,7 +497,7 @@ static int cmd_snapshot_info(int argc, char **argv)
 		json_finish(&j);
 		return EXIT_OK;
 	}
-	printf("file:        %s\n", argv[1]);
+	printf("file:        %s\n", path);
 	printf("format:      wsr-zsnap version %u, %u KiB chunks\n", in.version,
 	       in.chunk_size >> 10);
 	printf("length:      %" PRIu64 " (%.1f MiB) in %" PRIu64 " chunks\n",
