@@ -91,6 +91,7 @@ struct wsr_ws {
 struct wsr_region {
 	int fd;			/* /dev/wsr */
 	int snap_fd;		/* dup of the snapshot fd, for the fingerprint */
+	unsigned int flags;	/* WSR_CREATE_* */
 	uint64_t offset;
 	uint64_t length;
 	uint64_t features;

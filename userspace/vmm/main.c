@@ -85,6 +85,7 @@ static void usage(FILE *f)
 	      "                  faasnap-mincore|wsr [--ws FILE] [--record FILE]\n"
 	      "                  [--recorded LIST] [--input N] [--async] [--lazy]\n"
 	      "                  [--cold] [--json] [--verbose] [--batch]\n"
+	      "                  [--zsnap FILE]\n"
 	      "  wsr-vmm expect --snapshot DIR --input N\n"
 	      "  wsr-vmm union --snapshot DIR --backend reap|faasnap -o OUT IN...\n"
 	      "  wsr-vmm devreads FILE OFFSET:LENGTH...\n"
@@ -558,11 +559,12 @@ static int restore_parse(int argc, char **argv, struct restore *r,
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "batch", no_argument, NULL, 'B' },
+		{ "zsnap", required_argument, NULL, 'z' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:b:w:r:R:i:alcjvB", opts,
+	while ((c = getopt_long(argc, argv, "s:b:w:r:R:i:alcjvBz:", opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -614,6 +616,9 @@ static int restore_parse(int argc, char **argv, struct restore *r,
 		case 'B':
 			o->batch = true;
 			break;
+		case 'z':
+			r->zsnap_path = optarg;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -623,8 +628,9 @@ static int restore_parse(int argc, char **argv, struct restore *r,
 		usage(stderr);
 		return 2;
 	}
-	if ((r->async || r->lazy) && strcmp(o->b->name, "wsr")) {
-		vmm_err("--async and --lazy are options of the wsr backend");
+	if ((r->async || r->lazy || r->zsnap_path) &&
+	    strcmp(o->b->name, "wsr")) {
+		vmm_err("--async, --lazy and --zsnap are options of the wsr backend");
 		return 2;
 	}
 	return 0;
