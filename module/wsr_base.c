@@ -676,7 +676,7 @@ static bool wsr_base_current(struct wsr_base *b, struct inode *inode)
 
 static struct wsr_base *wsr_base_new(struct file *uf, loff_t offset,
 				     loff_t length, bool huge_ok,
-				     bool compressed)
+				     struct wsr_zindex *zi)
 {
 	struct inode *src_inode = file_inode(uf);
 	struct wsr_base *b;
@@ -704,19 +704,6 @@ static struct wsr_base *wsr_base_new(struct file *uf, loff_t offset,
 	ret = wsr_base_open_src(b, uf);
 	if (ret)
 		goto err_ida;
-	if (compressed) {
-		b->src.zi = wsr_zindex_load(b->src.file);
-		if (IS_ERR(b->src.zi)) {
-			ret = PTR_ERR(b->src.zi);
-			b->src.zi = NULL;
-			goto err_files;
-		}
-		/* The range is one of the uncompressed snapshot. */
-		if (offset || length > b->src.zi->length) {
-			ret = -EINVAL;
-			goto err_files;
-		}
-	}
 
 	inode = new_inode(wsr_mnt->mnt_sb);
 	if (!inode) {
@@ -741,12 +728,12 @@ static struct wsr_base *wsr_base_new(struct file *uf, loff_t offset,
 	b->ctime = src_inode->i_ctime;
 	b->size = i_size_read(src_inode);
 	b->huge_ok = huge_ok;
+	b->src.zi = zi;
 	wsr_ka_init(&b->ka, b->id);
 	return b;
 
 err_files:
 	wsr_base_close_src(b);
-	wsr_zindex_free(b->src.zi);
 err_ida:
 	ida_free(&wsr_base_ida, b->id);
 err_free:
@@ -773,8 +760,23 @@ struct wsr_base *wsr_base_get(struct file *uf, loff_t offset, loff_t length,
 			      bool huge_ok, bool compressed)
 {
 	struct inode *inode = file_inode(uf);
+	struct wsr_zindex *zi = NULL;
 	struct wsr_base *b, *tmp;
 
+	/*
+	 * The index is read without wsr_base_lock, which ranks above the
+	 * snapshot filesystem's locks; a base that exists already has its own.
+	 */
+	if (compressed) {
+		zi = wsr_zindex_load(uf);
+		if (IS_ERR(zi))
+			return ERR_CAST(zi);
+		/* The range is one of the uncompressed snapshot. */
+		if (offset || length > zi->length) {
+			wsr_zindex_free(zi);
+			return ERR_PTR(-EINVAL);
+		}
+	}
 	mutex_lock(&wsr_base_lock);
 	list_for_each_entry_safe(b, tmp, &wsr_bases, node) {
 		if (!wsr_base_of(b, inode) || b->src.offset != offset ||
@@ -806,13 +808,15 @@ struct wsr_base *wsr_base_get(struct file *uf, loff_t offset, loff_t length,
 		goto out;
 	}
 	wsr_base_sweep();
-	b = wsr_base_new(uf, offset, length, huge_ok, compressed);
+	b = wsr_base_new(uf, offset, length, huge_ok, zi);
 	if (!IS_ERR(b)) {
 		b->users = 1;
 		list_add(&b->node, &wsr_bases);
+		zi = NULL;
 	}
 out:
 	mutex_unlock(&wsr_base_lock);
+	wsr_zindex_free(zi);
 	return b;
 }
 
