@@ -61,8 +61,9 @@ static uint64_t rnd(uint64_t x)
 
 /*
  * Page @p of the plain snapshot: zero in unit ZERO_UNIT and in every
- * fourth 256 KiB group, random in every other fourth, else hex text
- * (about 2:1 compressible, so that no stored chunk fits in one page).
+ * fourth 256 KiB group, random in every other fourth, else lines of text
+ * with a random hex number each (compressible by LZ4 and zstd, but not so
+ * much that a stored chunk fits in one page).
  */
 static void fill_page(uint64_t p, unsigned char *buf)
 {
@@ -74,9 +75,14 @@ static void fill_page(uint64_t p, unsigned char *buf)
 		for (i = 0; i < WSR_PAGE / 8; i++)
 			wsr_store64(buf + 8 * i, rnd(p * 4096 + i));
 	} else {
-		for (i = 0; i < WSR_PAGE / 16; i++)
-			snprintf((char *)buf + 16 * i, 17, "%015llx\n",
-				 (unsigned long long)(rnd(p * 512 + i) >> 4));
+		char line[40];
+
+		for (i = 0; i < WSR_PAGE / 32; i++) {
+			snprintf(line, sizeof(line), "pg%06llx ln%03llx v=%016llx\n",
+				 (unsigned long long)p, (unsigned long long)i,
+				 (unsigned long long)rnd(p * 512 + i));
+			memcpy(buf + 32 * i, line, 32);
+		}
 	}
 }
 
@@ -124,7 +130,9 @@ static int run_wsrctl(const char *const *argv)
 	if (!pid) {
 		int null = open("/dev/null", O_WRONLY);
 
+		/* No progress bar on the console's terminal. */
 		dup2(null, 1);
+		dup2(null, 2);
 		execv(WSRCTL, (char **)args);
 		_exit(127);
 	}
