@@ -426,12 +426,12 @@ TEST_F_TIMEOUT(zsnap, restore_async, 300)
 }
 
 /*
- * Faults alone: the first touch of a chunk reads its stored bytes, later
- * touches of it find them in the compressed file's page cache.
+ * Faults alone: the first touch of a chunk reads its stored bytes and, with
+ * 4 KiB units, loads every page of the chunk; a zero chunk reads nothing.
  */
 TEST_F_TIMEOUT(zsnap, faults, 300)
 {
-	uint64_t ci, nonzero = 0;
+	uint64_t ci, nonzero = 0, zero = 0, zero_pages = 0;
 	struct wsr_stats st;
 	char *mem = NULL;
 	int dev;
@@ -439,8 +439,11 @@ TEST_F_TIMEOUT(zsnap, faults, 300)
 	dev = wsr_open_region(self->zfd, variant->flags | WSR_CREATE_COMPRESSED,
 			      0, LEN, &mem);
 	ASSERT_LE(0, dev);
-	for (ci = 0; ci < self->nchunks; ci++)
+	for (ci = 0; ci < self->nchunks; ci++) {
 		nonzero += self->c[ci].codec != ZS_ZERO;
+		zero += self->c[ci].codec == ZS_ZERO;
+	}
+	zero_pages = zero * (self->chunk / WSR_PAGE);
 	/* A page of the zero unit reads nothing. */
 	ASSERT_EQ(0, wsr_touch(mem, ZERO_UNIT * WSR_HUGE_PAGES + 7));
 	ASSERT_EQ(0, wsr_get_stats(dev, &st));
@@ -450,9 +453,13 @@ TEST_F_TIMEOUT(zsnap, faults, 300)
 	check_all(_metadata, self, dev, mem);
 	ASSERT_EQ(0, wsr_get_stats(dev, &st));
 	if (variant->flags & WSR_CREATE_NO_HUGE) {
-		EXPECT_EQ(NPAGES, st.faults);
+		/* The first touch of a chunk loads all of it. */
 		EXPECT_EQ(nonzero, st.faults_device);
+		EXPECT_EQ(zero, st.faults_cache);
+		EXPECT_EQ(NPAGES - zero_pages, st.pages_device);
+		EXPECT_EQ(zero_pages, st.pages_cache);
 		EXPECT_EQ(0, st.faults_huge);
+		EXPECT_EQ(NPAGES, st.resident_small);
 	} else {
 		/* One fault per 2 MiB unit, each decompressing its chunks. */
 		EXPECT_EQ(LEN / WSR_HUGE, st.faults);
