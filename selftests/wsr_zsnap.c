@@ -9,6 +9,7 @@
  *  - a load reads exactly the stored bytes of the chunks it needs, once,
  *    and nothing for zero chunks: counters checked against the index;
  *  - chunks in the compressed file's page cache are not read again;
+ *  - the tracker records guest page indices in first-touch order;
  *  - one corrupt byte in a chunk: SIGBUS for the fault, -EIO for the
  *    restore, the other chunks still right;
  *  - a truncated, extended or garbled file: WSR_IOC_CREATE fails with the
@@ -466,6 +467,58 @@ TEST_F_TIMEOUT(zsnap, faults, 300)
 		EXPECT_EQ(LEN / WSR_HUGE, st.faults_huge);
 		EXPECT_EQ(LEN / WSR_HUGE, st.resident_huge);
 	}
+	munmap(mem, LEN);
+	close(dev);
+}
+
+/*
+ * The tracker over a compressed snapshot records guest page indices in
+ * first-touch order, though a fault loads its whole chunk: every first
+ * touch still faults while recording.  The recorded set then restores.
+ */
+TEST_F_TIMEOUT(zsnap, tracker, 300)
+{
+	static const uint64_t order[] = { 1000, 3, 2, 2050, 4095, 4, 1001,
+					  600, 3, 2051 };
+	uint64_t ws[16], n = 0, i, k;
+	struct wsr_ws_entry e[16];
+	struct wsr_restore r;
+	struct wsr_get_ws g;
+	char *mem = NULL;
+	int dev;
+
+	dev = wsr_open_region(self->zfd, variant->flags | WSR_CREATE_COMPRESSED |
+			      WSR_CREATE_TRACK, 0, LEN, &mem);
+	ASSERT_LE(0, dev);
+	for (i = 0; i < ARRAY_SIZE(order); i++) {
+		ASSERT_TRUE(wsr_page_equal(mem + order[i] * WSR_PAGE,
+					   self->plain, order[i] * WSR_PAGE));
+		for (k = 0; k < n && ws[k] != order[i]; k++)
+			;
+		if (k == n)
+			ws[n++] = order[i];
+	}
+	ASSERT_EQ(0, wsr_track(dev, WSR_TRACK_STOP));
+	memset(e, 0xff, sizeof(e));
+	memset(&g, 0, sizeof(g));
+	g.entries = (uintptr_t)e;
+	g.count = ARRAY_SIZE(e);
+	ASSERT_EQ(0, wsr_ioctl(dev, WSR_IOC_GET_WS, &g));
+	ASSERT_EQ(n, g.count);
+	EXPECT_EQ(0, g.dropped);
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(ws[i], e[i].index);
+	munmap(mem, LEN);
+	close(dev);
+
+	/* A new region restores the recorded set from the shared base. */
+	dev = wsr_open_region(self->zfd, variant->flags | WSR_CREATE_COMPRESSED,
+			      0, LEN, &mem);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, wsr_restore(dev, ws, n, 0, &r));
+	EXPECT_EQ(n, r.present);
+	EXPECT_EQ(0, r.bytes_read);
+	check_ws_pages(_metadata, self, mem, ws, n);
 	munmap(mem, LEN);
 	close(dev);
 }
