@@ -523,24 +523,12 @@ static int cmd_snapshot_info(int argc, char **argv)
 
 int cmd_snapshot(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int argc, char **argv);
-	} sub[] = {
+	static const struct subverb sub[] = {
 		{ "compress", cmd_snapshot_compress },
 		{ "decompress", cmd_snapshot_decompress },
 		{ "info", cmd_snapshot_info },
 	};
-	size_t i;
 
-	if (argc < 2)
-		return usage_error("snapshot", "missing subverb");
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		print_help(stdout, "snapshot");
-		return EXIT_OK;
-	}
-	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
-		if (!strcmp(argv[1], sub[i].name))
-			return sub[i].fn(argc - 1, argv + 1);
-	return usage_error("snapshot", "unknown subverb '%s'", argv[1]);
+	return run_subverb("snapshot", sub, sizeof(sub) / sizeof(sub[0]), argc,
+			   argv);
 }

@@ -287,6 +287,23 @@ void json_region_stats(struct json *j, const char *key,
 	json_end_object(j);
 }
 
+int run_subverb(const char *verb, const struct subverb *sub, size_t n,
+		int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2)
+		return usage_error(verb, "missing subverb");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		print_help(stdout, verb);
+		return EXIT_OK;
+	}
+	for (i = 0; i < n; i++)
+		if (!strcmp(argv[1], sub[i].name))
+			return sub[i].fn(argc - 1, argv + 1);
+	return usage_error(verb, "unknown subverb '%s'", argv[1]);
+}
+
 struct verb {
 	const char *name;
 	int (*fn)(int argc, char **argv);
