@@ -644,6 +644,7 @@ static void wsr_base_free(struct wsr_base *b)
 		list_del(&b->node);
 	iput(b->inode);
 	wsr_base_close_src(b);
+	wsr_zindex_free(b->src.zi);
 	ida_free(&wsr_base_ida, b->id);
 	kvfree(b->modes);
 	kfree(b);
@@ -674,7 +675,8 @@ static bool wsr_base_current(struct wsr_base *b, struct inode *inode)
 }
 
 static struct wsr_base *wsr_base_new(struct file *uf, loff_t offset,
-				     loff_t length, bool huge_ok)
+				     loff_t length, bool huge_ok,
+				     struct wsr_zindex *zi)
 {
 	struct inode *src_inode = file_inode(uf);
 	struct wsr_base *b;
@@ -726,6 +728,7 @@ static struct wsr_base *wsr_base_new(struct file *uf, loff_t offset,
 	b->ctime = src_inode->i_ctime;
 	b->size = i_size_read(src_inode);
 	b->huge_ok = huge_ok;
+	b->src.zi = zi;
 	wsr_ka_init(&b->ka, b->id);
 	return b;
 
@@ -745,21 +748,40 @@ err_free:
  * @offset:  range start, page aligned
  * @length:  range size, page aligned, within the file
  * @huge_ok: 2 MiB folios allowed
+ * @compressed: @uf is a compressed snapshot (wsr-zsnap(5)); @offset and
+ *           @length are then those of the uncompressed snapshot
  *
- * Return: a base with one more user, or ERR_PTR(-errno).
+ * Return: a base with one more user, or ERR_PTR(-errno): of a compressed
+ * snapshot also those of wsr_zindex_load(), and -EINVAL when the range
+ * does not lie within its uncompressed length.
  * Context: process context, may sleep; takes wsr_base_lock.
  */
 struct wsr_base *wsr_base_get(struct file *uf, loff_t offset, loff_t length,
-			      bool huge_ok)
+			      bool huge_ok, bool compressed)
 {
 	struct inode *inode = file_inode(uf);
+	struct wsr_zindex *zi = NULL;
 	struct wsr_base *b, *tmp;
 
+	/*
+	 * The index is read without wsr_base_lock, which ranks above the
+	 * snapshot filesystem's locks; a base that exists already has its own.
+	 */
+	if (compressed) {
+		zi = wsr_zindex_load(uf);
+		if (IS_ERR(zi))
+			return ERR_CAST(zi);
+		/* The range is one of the uncompressed snapshot. */
+		if (offset || length > zi->length) {
+			wsr_zindex_free(zi);
+			return ERR_PTR(-EINVAL);
+		}
+	}
 	mutex_lock(&wsr_base_lock);
 	list_for_each_entry_safe(b, tmp, &wsr_bases, node) {
 		if (!wsr_base_of(b, inode) || b->src.offset != offset ||
 		    b->src.npages != length >> PAGE_SHIFT ||
-		    b->huge_ok != huge_ok)
+		    b->huge_ok != huge_ok || !b->src.zi != !compressed)
 			continue;
 		if (!wsr_base_current(b, inode)) {
 			/* Its regions keep it; new ones get a new base. */
@@ -786,13 +808,15 @@ struct wsr_base *wsr_base_get(struct file *uf, loff_t offset, loff_t length,
 		goto out;
 	}
 	wsr_base_sweep();
-	b = wsr_base_new(uf, offset, length, huge_ok);
+	b = wsr_base_new(uf, offset, length, huge_ok, zi);
 	if (!IS_ERR(b)) {
 		b->users = 1;
 		list_add(&b->node, &wsr_bases);
+		zi = NULL;
 	}
 out:
 	mutex_unlock(&wsr_base_lock);
+	wsr_zindex_free(zi);
 	return b;
 }
 

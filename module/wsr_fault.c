@@ -111,7 +111,8 @@ static bool wsr_async_will_load(struct wsr_region *r, pgoff_t index)
 /*
  * Read a read_around_kb window centred on @index, clipped to the region
  * and to the pages the base neither holds nor loads, into the snapshot's
- * page cache.  Returns true when this read @index itself.
+ * page cache.  Returns true when this read @index itself.  Not for a
+ * compressed snapshot: there the load reads the page's whole chunk.
  */
 static bool wsr_fault_read_around(struct wsr_region *r, pgoff_t index)
 {
@@ -120,7 +121,8 @@ static bool wsr_fault_read_around(struct wsr_region *r, pgoff_t index)
 	unsigned long before, after;
 	pgoff_t start, end;
 
-	if (win < 2 || wsr_io_cached(s, index, false))
+	/* A compressed snapshot's read unit is the chunk the load reads. */
+	if (win < 2 || s->zi || wsr_io_cached(s, index, false))
 		return false;
 	start = index > win / 2 ? index - win / 2 : 0;
 	end = min_t(pgoff_t, start + win, r->npages);
@@ -133,20 +135,51 @@ static bool wsr_fault_read_around(struct wsr_region *r, pgoff_t index)
 	return wsr_io_cached(s, index, false);
 }
 
+/*
+ * The 4 KiB unit of @index in a compressed snapshot: its load decompresses
+ * the page's whole chunk, so it loads every page of the chunk around
+ * @index that the base lacks (the compressed counterpart of the
+ * read-around), and the neighbours' faults find them there.
+ */
+static int wsr_fault_load_chunk(struct wsr_region *r, pgoff_t index,
+				bool record, struct wsr_load_stats *ls)
+{
+	pgoff_t size = 1UL << r->base->src.zi->chunk_order;
+	pgoff_t start = round_down(index, size), end, i, *pages;
+	unsigned long n = 0;
+	int ret;
+
+	end = min_t(pgoff_t, start + size, r->npages);
+	wsr_base_clip_to_missing(r->base, index, &start, &end);
+	pages = kvmalloc_array(end - start, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return wsr_base_load(r->base, &index, 1, record, false, 0, ls);
+	pages[n++] = index;
+	for (i = start; i < end; i++)
+		if (i != index)
+			pages[n++] = i;
+	ret = wsr_base_load(r->base, pages, n, record, false, 0, ls);
+	kvfree(pages);
+	return ret;
+}
+
 /* Load the unit of @index for a fault; returns the source. */
 static int wsr_fault_load(struct wsr_region *r, pgoff_t index, bool huge,
 			  bool record, int *src)
 {
 	struct wsr_load_stats ls = {};
-	bool read = false;
+	bool read = false, async = !huge && wsr_async_will_load(r, index);
 	int ret;
 
 	/* A background restore reads a working-set page's neighbours. */
-	if (!huge && !wsr_async_will_load(r, index))
+	if (!huge && !async)
 		read = wsr_fault_read_around(r, index);
 	/* 4 KiB loads are accounted by the wsr_fault event, 2 MiB by runs. */
-	ret = wsr_base_load(r->base, &index, 1, record, false,
-			    huge ? r->id : 0, &ls);
+	if (!huge && !async && r->base->src.zi)
+		ret = wsr_fault_load_chunk(r, index, record, &ls);
+	else
+		ret = wsr_base_load(r->base, &index, 1, record, false,
+				    huge ? r->id : 0, &ls);
 	/*
 	 * The read-around read the page itself: a device read, whether or
 	 * not it completed before the load copied the page.

@@ -17,6 +17,8 @@
  *	wsr_keepalive.c		which unused bases stay resident (policy)
  *	wsr_record.c		first-touch record type of both trackers
  *	wsr_io.c		reads from the snapshot file
+ *	wsr_zio.c		reads and decompresses chunks of a compressed one
+ *	wsr_zindex.c		the index of a compressed snapshot
  *
  * Knob variables and wsr_gstats are defined in wsr_sysfs.c and read by
  * every layer; that is data, not a call.
@@ -80,6 +82,53 @@ enum wsr_chunk_mode {
 	WSR_CHUNK_HUGE,		/* one 2 MiB folio */
 };
 
+/* How a chunk of a compressed snapshot is stored (wsr-zsnap(5)). */
+enum wsr_zs_codec {
+	WSR_ZS_ZERO = 1,	/* all zero, nothing stored */
+	WSR_ZS_RAW,		/* stored as is */
+	WSR_ZS_LZ4,		/* one LZ4 block */
+	WSR_ZS_ZSTD,		/* one zstd frame */
+};
+
+/**
+ * struct wsr_zchunk - where one chunk of a compressed snapshot is stored
+ * @offset: byte offset in the file
+ * @length: stored bytes
+ * @crc:    CRC-32C of the stored bytes
+ * @codec:  enum wsr_zs_codec
+ */
+struct wsr_zchunk {
+	u64 offset;
+	u32 length;
+	u32 crc;
+	u32 codec;
+};
+
+/**
+ * struct wsr_zindex - the checked index of a compressed snapshot
+ * (wsr_zindex.c); constant after wsr_zindex_load()
+ * @chunk_size:  uncompressed bytes of a chunk (the last may be shorter)
+ * @chunk_order: chunk_size in pages, log2
+ * @length:      uncompressed length, bytes
+ * @nchunks:     chunks
+ * @data_offset: where the stored chunks begin
+ * @chunks:      [nchunks] entries
+ */
+struct wsr_zindex {
+	u32 chunk_size;
+	unsigned int chunk_order;
+	u64 length;
+	u64 nchunks;
+	u64 data_offset;
+	struct wsr_zchunk *chunks;
+};
+
+/* Uncompressed bytes of chunk @i. */
+static inline u32 wsr_zindex_chunk_bytes(const struct wsr_zindex *zi, u64 i)
+{
+	return min_t(u64, zi->chunk_size, zi->length - i * zi->chunk_size);
+}
+
 /**
  * struct wsr_src - where a base's bytes come from (wsr_io.c)
  * @file:     read-only, FMODE_RANDOM file on the snapshot (NULL while
@@ -88,6 +137,9 @@ enum wsr_chunk_mode {
  * @offset:   byte offset of the range in the file
  * @pgoff:    @offset in pages
  * @npages:   range size in 4 KiB pages
+ * @zi:       index of a compressed snapshot, NULL for a plain one: then
+ *            @offset is 0 and page indices are those of the uncompressed
+ *            snapshot (wsr_zio.c reads and decompresses)
  */
 struct wsr_src {
 	struct file *file;
@@ -95,6 +147,7 @@ struct wsr_src {
 	loff_t offset;
 	pgoff_t pgoff;
 	pgoff_t npages;
+	struct wsr_zindex *zi;
 };
 
 /**
@@ -409,6 +462,20 @@ unsigned long wsr_io_cached_pages(const struct wsr_src *s, pgoff_t start,
 void wsr_io_readahead(const struct wsr_src *s, pgoff_t start,
 		      unsigned long nr);
 
+/* wsr_zio.c */
+int wsr_zio_init(void);
+void wsr_zio_exit(void);
+int wsr_zio_load(const struct wsr_src *s, struct wsr_slot *slots,
+		 unsigned long n, u32 id, struct wsr_load_stats *ls);
+bool wsr_zio_cached(const struct wsr_src *s, pgoff_t index);
+void wsr_zio_readahead(const struct wsr_src *s, pgoff_t start,
+		       unsigned long nr);
+
+/* wsr_zindex.c */
+u32 wsr_zs_crc(const void *p, size_t len);
+struct wsr_zindex *wsr_zindex_load(struct file *f);
+void wsr_zindex_free(struct wsr_zindex *zi);
+
 /* wsr_keepalive.c: called with wsr_base_lock held, see there */
 struct seq_file;
 int wsr_ka_policy_parse(const char *buf);
@@ -429,7 +496,7 @@ void wsr_ka_show(struct seq_file *m, const struct wsr_ka *ka, u64 now);
 int wsr_base_init(void);
 void wsr_base_exit(void);
 struct wsr_base *wsr_base_get(struct file *uf, loff_t offset, loff_t length,
-			      bool huge_ok);
+			      bool huge_ok, bool compressed);
 void wsr_base_put(struct wsr_base *b);
 struct file *wsr_base_open(struct wsr_base *b,
 			   const struct file_operations *fops, void *priv);

@@ -209,8 +209,12 @@ static int wsr_read_run(const struct wsr_src *r, bool direct,
  *          one source, 0 for none
  * @ls:     (out) added to: what the load did
  *
- * Return: 0, or -errno of a failed read (-EIO when the file is too short).
- * On error the slots' contents are undefined.
+ * A compressed source (@r->zi) is read and decompressed by wsr_zio_load()
+ * instead, after the sort; @batch and @direct do not apply to it.
+ *
+ * Return: 0, or -errno of a failed read (-EIO when the file is too short,
+ * or a compressed chunk is corrupt).  On error the slots' contents are
+ * undefined.
  * Context: process context, may sleep, no wsr lock held.
  */
 int wsr_io_load(const struct wsr_src *r, struct wsr_slot *slots,
@@ -233,6 +237,8 @@ int wsr_io_load(const struct wsr_src *r, struct wsr_slot *slots,
 			sort(slots, n, sizeof(*slots), wsr_slot_cmp, NULL);
 		span = slots[n - 1].index - slots[0].index + 1;
 	}
+	if (r->zi)
+		return wsr_zio_load(r, slots, n, id, ls);
 	/* Without a scratch page for the holes, read contiguous runs. */
 	if (span > n && maxgap)
 		gap = alloc_page(GFP_KERNEL | __GFP_NOWARN);
@@ -314,15 +320,20 @@ out:
  * @readable: and uptodate, so that it can be copied now (else: read or
  *            being read)
  *
+ * For a compressed source: is its chunk zero or its stored bytes
+ * uptodate in the compressed file's page cache (wsr_zio_cached())?
+ *
  * Return: true when the page cache holds the page.
  * Context: any.
  */
 bool wsr_io_cached(const struct wsr_src *r, pgoff_t index, bool readable)
 {
-	struct folio *folio = filemap_get_folio(r->file->f_mapping,
-						r->pgoff + index);
+	struct folio *folio;
 	bool ret;
 
+	if (r->zi)
+		return wsr_zio_cached(r, index);
+	folio = filemap_get_folio(r->file->f_mapping, r->pgoff + index);
 	if (!folio)
 		return false;
 	ret = !readable || (folio_test_uptodate(folio) &&
@@ -358,7 +369,8 @@ unsigned long wsr_io_cached_pages(const struct wsr_src *r, pgoff_t start,
  * @start: first page
  * @nr:    pages
  *
- * The source file is FMODE_RANDOM: exactly this range is read, no more.
+ * The source file is FMODE_RANDOM: exactly this range is read, no more;
+ * of a compressed source, the stored bytes of the range's chunks.
  *
  * Context: process context, may sleep.
  */
@@ -368,5 +380,8 @@ void wsr_io_readahead(const struct wsr_src *r, pgoff_t start,
 	DEFINE_READAHEAD(ractl, r->file, &r->file->f_ra, r->file->f_mapping,
 			 r->pgoff + start);
 
-	page_cache_sync_ra(&ractl, nr);
+	if (r->zi)
+		wsr_zio_readahead(r, start, nr);
+	else
+		page_cache_sync_ra(&ractl, nr);
 }

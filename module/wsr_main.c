@@ -68,7 +68,8 @@ struct wsr_file {
 static u64 wsr_features(void)
 {
 	u64 f = WSR_FEATURE_TRACK | WSR_FEATURE_RESTORE | WSR_FEATURE_ASYNC |
-		WSR_FEATURE_SHARED_BASE | WSR_FEATURE_NAMED_BASE;
+		WSR_FEATURE_SHARED_BASE | WSR_FEATURE_NAMED_BASE |
+		WSR_FEATURE_COMPRESSED;
 
 	if (wsr_huge_possible())
 		f |= WSR_FEATURE_HUGE;
@@ -106,6 +107,9 @@ static int wsr_ioc_create(struct wsr_file *wf, struct wsr_create *arg)
 
 	if (arg->flags & ~WSR_CREATE_FLAGS ||
 	    memchr_inv(arg->reserved, 0, sizeof(arg->reserved)))
+		return -EINVAL;
+	/* A compressed snapshot is mapped whole, from its first page. */
+	if ((arg->flags & WSR_CREATE_COMPRESSED) && arg->offset)
 		return -EINVAL;
 	if (!wsr_range_ok(arg->offset, arg->length))
 		return -EINVAL;
@@ -551,9 +555,12 @@ static int __init wsr_init(void)
 	wsr_wq = alloc_workqueue("wsr", WQ_UNBOUND, 0);
 	if (!wsr_wq)
 		return -ENOMEM;
-	ret = wsr_base_init();
+	ret = wsr_zio_init();
 	if (ret)
 		goto err_wq;
+	ret = wsr_base_init();
+	if (ret)
+		goto err_zio;
 	ret = wsr_sysfs_init();
 	if (ret)
 		goto err_base;
@@ -572,6 +579,8 @@ err_sysfs:
 	wsr_sysfs_exit();
 err_base:
 	wsr_base_exit();
+err_zio:
+	wsr_zio_exit();
 err_wq:
 	destroy_workqueue(wsr_wq);
 	return ret;
@@ -585,6 +594,7 @@ static void __exit wsr_exit(void)
 	/* No region is left (each holds a module reference). */
 	destroy_workqueue(wsr_wq);
 	wsr_base_exit();
+	wsr_zio_exit();
 }
 
 module_init(wsr_init);

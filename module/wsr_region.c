@@ -88,7 +88,9 @@ static struct file *wsr_region_snapshot(const struct wsr_create *arg)
 	}
 	if (uf->f_flags & O_DIRECT)
 		goto err;
-	if (arg->offset + arg->length > i_size_read(file_inode(uf)))
+	/* A compressed snapshot's range is checked against its index. */
+	if (!(arg->flags & WSR_CREATE_COMPRESSED) &&
+	    arg->offset + arg->length > i_size_read(file_inode(uf)))
 		goto err;
 	return uf;
 err:
@@ -103,7 +105,8 @@ err:
  * @out: (out) the new region
  *
  * Return: 0, -EBADF (bad fd, not open for reading), -EINVAL (beyond EOF,
- * not a regular file, O_DIRECT, no read_iter) or -ENOMEM.
+ * not a regular file, O_DIRECT, no read_iter), -ENOMEM, or for
+ * WSR_CREATE_COMPRESSED an error of the index (see wsr_base_get()).
  * Context: process context, may sleep.
  */
 int wsr_region_create(const struct wsr_create *arg, struct wsr_region **out)
@@ -123,7 +126,8 @@ int wsr_region_create(const struct wsr_create *arg, struct wsr_region **out)
 	}
 	huge_ok = wsr_huge_possible() && READ_ONCE(wsr_huge_enabled) &&
 		  !(arg->flags & WSR_CREATE_NO_HUGE);
-	r->base = wsr_base_get(uf, arg->offset, arg->length, huge_ok);
+	r->base = wsr_base_get(uf, arg->offset, arg->length, huge_ok,
+			       arg->flags & WSR_CREATE_COMPRESSED);
 	if (IS_ERR(r->base)) {
 		ret = PTR_ERR(r->base);
 		goto err_free;

@@ -7,7 +7,7 @@ set -euo pipefail
 declare -A GROUP=(
 	[kernel]="build-essential bc flex bison libelf-dev libssl-dev cpio kmod linux-source-6.1 xz-utils rsync file"
 	[vm]="qemu-system-x86 busybox-static e2fsprogs xfsprogs openssl python3 file cpio"
-	[userspace]="build-essential clang llvm libclang-rt-14-dev zlib1g-dev libelf-dev libbpf-dev bpftool pkg-config libjansson-dev libsqlite3-dev man-db groff-base"
+	[userspace]="build-essential clang llvm libclang-rt-14-dev zlib1g-dev libelf-dev libbpf-dev bpftool pkg-config libjansson-dev libsqlite3-dev liblz4-dev libzstd-dev man-db groff-base"
 	[style]="perl python3 sparse"
 	[bench]="python3 gnuplot-nox"
 )

@@ -158,7 +158,7 @@ TEST(create_validation)
 
 	/* Flags, reserved words. */
 	CREATE_FAILS(EINVAL, flags, ~WSR_CREATE_FLAGS);
-	CREATE_FAILS(EINVAL, flags, 1U << 2);
+	CREATE_FAILS(EINVAL, flags, 1U << 3);
 	CREATE_FAILS(EINVAL, flags, 1U << 31);
 	for (i = 0; i < 5; i++)
 		CREATE_FAILS(EINVAL, reserved[i], 1);

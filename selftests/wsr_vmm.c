@@ -10,6 +10,7 @@
  * reported result equals "wsr-vmm expect" (the host-side recomputation).
  * The corrupt_* tests flip bytes in a snapshot or a working-set file and
  * assert that the restore fails loudly with a result mismatch.
+ * wsr_zsnap restores from a compressed copy of the snapshot.
  *
  * Baseline fidelity: REAP on its recorded input serves no fault from
  * userfaultfd after installing the working set, and has freed its
@@ -251,6 +252,17 @@ static void restore_ok(struct __test_metadata *_metadata, struct cmd_out *o,
 		       const char *a1, const char *a2, const char *a3)
 {
 	const char *const extra[] = { a1, a2, a3, NULL };
+
+	restore_okv(_metadata, o, dir, backend, input, extra);
+}
+
+/* The same, with the wsr backend over compressed snapshot @zsnap. */
+static void restore_zok(struct __test_metadata *_metadata, struct cmd_out *o,
+			const char *dir, const char *backend,
+			const char *input, const char *zsnap, const char *a1,
+			const char *a2, const char *a3)
+{
+	const char *const extra[] = { "--zsnap", zsnap, a1, a2, a3, NULL };
 
 	restore_okv(_metadata, o, dir, backend, input, extra);
 }
@@ -537,6 +549,53 @@ TEST_F_TIMEOUT(vmm, wsr, VMM_TIMEOUT)
 	restore_ok(_metadata, &self->o, self->dir, "wsr", "1", "--ws", merged,
 		   "--lazy");
 	EXPECT_LT(0, json_num(self->o.out, "wsr_restore_left_cached"));
+}
+
+/*
+ * A compressed snapshot (wsrctl snapshot compress, wsr-vmm --zsnap): the
+ * guest gets its result through faults alone, through a restore of a
+ * working set recorded on the plain snapshot, sync and async; what the
+ * module read is compressed bytes.
+ */
+TEST_F_TIMEOUT(vmm, wsr_zsnap, VMM_TIMEOUT)
+{
+	const char *codec = strcmp(variant->payload, "dict") ? "lz4" : "zstd";
+	const char *chunk = strcmp(variant->payload, "scan") ? "128K" : "2M";
+	char mem[128], z[128], ws[128];
+	const char *cargv[] = { WSRCTL, "snapshot", "compress", "--codec",
+				codec, "--chunk", chunk, mem, z, NULL };
+	struct wsr_api api;
+	struct stat st;
+
+	if (access("/dev/wsr", R_OK | W_OK))
+		SKIP(return, "no /dev/wsr");
+	ASSERT_EQ(0, wsr_probe(&api));
+	if (!(api.features & WSR_FEATURE_COMPRESSED))
+		SKIP(return, "module lacks WSR_FEATURE_COMPRESSED");
+	ASSERT_EQ(0, access(WSRCTL, X_OK));
+	path(mem, sizeof(mem), self->dir, "mem");
+	path(z, sizeof(z), self->work, "mem.zsnap");
+	path(ws, sizeof(ws), self->work, "wsr-1.ws");
+	ASSERT_EQ(0, run(&self->o, cargv));
+	ASSERT_EQ(0, self->o.status) {
+		TH_LOG("compress: %s", self->o.err);
+	}
+	ASSERT_EQ(0, stat(z, &st));
+
+	restore_zok(_metadata, &self->o, self->dir, "wsr", "1", z, "--cold",
+		    NULL, NULL);
+	EXPECT_LT(0, json_num(self->o.out, "wsr_bytes_read"));
+	EXPECT_GE(st.st_size, json_num(self->o.out, "wsr_bytes_read"));
+	EXPECT_LT(0, json_num(self->o.out, "wsr_faults_device"));
+
+	restore_ok(_metadata, &self->o, self->dir, "wsr", "1", "--record", ws,
+		   NULL);
+	restore_zok(_metadata, &self->o, self->dir, "wsr", "1", z, "--ws", ws,
+		    "--cold");
+	EXPECT_LT(0, json_num(self->o.out, "wsr_restore_from_device"));
+	EXPECT_GE(st.st_size, json_num(self->o.out, "wsr_bytes_read"));
+	restore_zok(_metadata, &self->o, self->dir, "wsr", "2", z, "--ws", ws,
+		    "--async");
 }
 
 /*

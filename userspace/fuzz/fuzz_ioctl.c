@@ -22,7 +22,7 @@
 #define FZ_FEATURES	(WSR_FEATURE_HUGE | WSR_FEATURE_TRACK |		\
 			 WSR_FEATURE_RESTORE | WSR_FEATURE_ASYNC |	\
 			 WSR_FEATURE_FILE_TRACK | WSR_FEATURE_SHARED_BASE | \
-			 WSR_FEATURE_NAMED_BASE)
+			 WSR_FEATURE_NAMED_BASE | WSR_FEATURE_COMPRESSED)
 
 /* Now and then set one byte of a field that must be zero. */
 static void fz_corrupt(uint64_t *s, void *zero, size_t len)

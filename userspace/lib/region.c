@@ -75,6 +75,7 @@ WSR_EXPORT int wsr_region_create(const char *dev, int snap_fd,
 	if (!r)
 		return -ENOMEM;
 	r->snap_fd = -1;
+	r->flags = flags;
 	r->offset = offset;
 	r->length = length;
 	ret = wsr__open_dev(dev, r);
@@ -183,6 +184,9 @@ WSR_EXPORT int wsr_region_snapshot_id(struct wsr_region *r,
 
 	if (!r || !id)
 		return -EINVAL;
+	/* The identity is one of uncompressed bytes, which libwsr lacks. */
+	if (r->flags & WSR_CREATE_COMPRESSED)
+		return -EOPNOTSUPP;
 	if (!r->have_id) {
 		ret = wsr_snapshot_id(r->snap_fd, r->offset, r->length, &r->id);
 		if (ret)

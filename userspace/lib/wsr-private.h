@@ -47,6 +47,38 @@
 /* Samples hashed by WSR_FP_SAMPLED64. */
 #define WSR_FP_SAMPLES		64
 
+/* Compressed snapshot format, version 1 (see wsr-zsnap(5)); little-endian. */
+#define WSR_ZS_MAGIC		"WSRZSNP\0"
+#define WSR_ZS_VERSION		1
+#define WSR_ZS_HDR_SIZE		64
+#define WSR_ZS_ENTRY_SIZE	24
+#define WSR_ZS_ALIGN		4096	/* data_offset alignment */
+
+#define WSR_ZS_HDR_MAGIC	0	/* u8[8] */
+#define WSR_ZS_HDR_VERSION	8	/* u32 */
+#define WSR_ZS_HDR_HDR_SIZE	12	/* u32 */
+#define WSR_ZS_HDR_CHUNK_SIZE	16	/* u32 */
+#define WSR_ZS_HDR_ENTRY_SIZE	20	/* u32 */
+#define WSR_ZS_HDR_LENGTH	24	/* u64, uncompressed bytes */
+#define WSR_ZS_HDR_NCHUNKS	32	/* u64 */
+#define WSR_ZS_HDR_DATA_OFFSET	40	/* u64 */
+#define WSR_ZS_HDR_FLAGS	48	/* u32, zero */
+#define WSR_ZS_HDR_RESERVED	52	/* u32, zero */
+#define WSR_ZS_HDR_INDEX_CRC	56	/* u32, crc32c of the index */
+#define WSR_ZS_HDR_HDR_CRC	60	/* u32, crc32c of bytes 0..59 */
+
+#define WSR_ZS_ENT_OFFSET	0	/* u64 */
+#define WSR_ZS_ENT_LENGTH	8	/* u32 */
+#define WSR_ZS_ENT_CRC		12	/* u32, crc32c of the stored bytes */
+#define WSR_ZS_ENT_CODEC	16	/* u16 */
+#define WSR_ZS_ENT_FLAGS	18	/* u16, zero */
+#define WSR_ZS_ENT_RESERVED	20	/* u32, zero */
+
+struct wsr_zsnap {
+	struct wsr_zsnap_info info;
+	struct wsr_zsnap_chunk *chunks;
+};
+
 struct wsr_ws {
 	struct wsr_snapshot_id snap;
 	uint32_t recordings;
@@ -59,6 +91,7 @@ struct wsr_ws {
 struct wsr_region {
 	int fd;			/* /dev/wsr */
 	int snap_fd;		/* dup of the snapshot fd, for the fingerprint */
+	unsigned int flags;	/* WSR_CREATE_* */
 	uint64_t offset;
 	uint64_t length;
 	uint64_t features;

@@ -137,6 +137,9 @@ TEST(cli_help_for_every_verb)
 		{ "ws", NULL }, { "base", "create" }, { "base", "restore" },
 		{ "base", "record" }, { "base", "list" }, { "base", "drop" },
 		{ "base", NULL },
+		{ "snapshot", "compress" },
+		{ "snapshot", "decompress" }, { "snapshot", "info" },
+		{ "snapshot", NULL },
 	};
 	size_t i;
 
@@ -374,4 +377,120 @@ TEST(cli_id_and_patterns)
 	CHECK_EQ(wsrctl("ws", "import", "--snapshot", "snap", "--pattern",
 			"bogus:1", "-o", "x.ws", NULL), 1);
 	CHECK(one_line(R.err));
+}
+
+/*
+ * A 2 MiB "memory image": zero, random and text 64 KiB pieces.  Returns
+ * the number of all-zero 64 KiB chunks.
+ */
+static int make_image(const char *name)
+{
+	size_t len = 2u << 20, i, k;
+	char path[600], *buf = calloc(1, len);
+	uint32_t x = 1;
+	int zero = 0;
+
+	for (k = 0; k < len / 65536; k++) {
+		char *p = buf + k * 65536;
+
+		if (k % 3 == 0) {
+			zero++;
+		} else if (k % 3 == 1) {
+			for (i = 0; i < 65536; i++) {
+				x = x * 1103515245u + 12345u;
+				p[i] = (char)(x >> 16);
+			}
+		} else {
+			for (i = 0; i + 32 <= 65536; i += 32)
+				snprintf(p + i, 33, "line %08zu of chunk %04zu...\n",
+					 i / 32, k);
+		}
+	}
+	snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), name);
+	test_write_file(path, buf, len);
+	free(buf);
+	return zero;
+}
+
+static int same_files(const char *a, const char *b)
+{
+	char cmd[1400];
+
+	snprintf(cmd, sizeof(cmd), "cd %s && cmp -s %s %s", test_tmpdir(), a, b);
+	return system(cmd) == 0;
+}
+
+TEST(cli_snapshot_compress_roundtrip)
+{
+	static const char *const codecs[] = { "lz4", "zstd" };
+	int zero, i;
+
+	NEED_WSRCTL();
+	zero = make_image("mem.img");
+	for (i = 0; i < 2; i++) {
+		CHECK_EQ(wsrctl("snapshot", "compress", "--codec", codecs[i],
+				"--chunk", "64K", "mem.img", "mem.z", NULL), 0);
+		/* stderr is no terminal: no progress bar */
+		CHECK(!R.err[0]);
+		CHECK_EQ(wsrctl("--json", "snapshot", "info", "mem.z", NULL), 0);
+		CHECK(strstr(R.out, "\"chunk_size\": 65536"));
+		CHECK(strstr(R.out, "\"length\": 2097152"));
+		CHECK(strstr(R.out, "\"chunks\": 32"));
+		{
+			char want[128];
+
+			snprintf(want, sizeof(want),
+				 "\"zero\": {\n      \"chunks\": %d,\n      \"raw_bytes\": %d,\n      \"stored_bytes\": 0",
+				 zero, zero * 65536);
+			CHECKF(strstr(R.out, want), "%s in %s", want, R.out);
+			CHECK(strstr(R.out, "\"zero_share\": 0.3438"));
+		}
+		CHECK_EQ(wsrctl("snapshot", "info", "mem.z", NULL), 0);
+		CHECK(strstr(R.out, "zero chunks: 11 (34.4% of the chunks"));
+		CHECK(strstr(R.out, codecs[i]));
+		CHECK_EQ(wsrctl("snapshot", "decompress", "mem.z", "mem.out", NULL), 0);
+		CHECK(same_files("mem.img", "mem.out"));
+	}
+	/* 2 MiB chunks, the default codec */
+	CHECK_EQ(wsrctl("snapshot", "compress", "--chunk", "2M", "mem.img",
+			"big.z", NULL), 0);
+	CHECK_EQ(wsrctl("snapshot", "decompress", "big.z", "big.out", NULL), 0);
+	CHECK(same_files("mem.img", "big.out"));
+}
+
+TEST(cli_snapshot_errors)
+{
+	char cmd[1400];
+
+	NEED_WSRCTL();
+	make_image("mem.img");
+	make_file("odd.img", "not a multiple of 4096");
+	CHECK_EQ(wsrctl("snapshot", "compress", "odd.img", "odd.z", NULL), 1);
+	CHECK(one_line(R.err) && starts_with(R.err, "wsrctl: odd.img: size 22 is not"));
+	CHECK_EQ(wsrctl("snapshot", "compress", "--codec", "gzip", "mem.img",
+			"x.z", NULL), 2);
+	CHECK(one_line(R.err) && strstr(R.err, "bad --codec 'gzip'"));
+	CHECK_EQ(wsrctl("snapshot", "compress", "--chunk", "96K", "mem.img",
+			"x.z", NULL), 2);
+	CHECK(one_line(R.err) && strstr(R.err, "bad --chunk '96K'"));
+	CHECK_EQ(wsrctl("snapshot", "compress", "mem.img", NULL), 2);
+	CHECK_EQ(wsrctl("snapshot", "info", "mem.img", NULL), 1);
+	CHECK(!strcmp(R.err, "wsrctl: mem.img: not a wsr compressed snapshot (bad magic)\n"));
+	CHECK_EQ(wsrctl("snapshot", "compress", "--chunk", "64K", "mem.img",
+			"m.z", NULL), 0);
+	/* chunk 1 is random: raw, at 4096 (chunk 0 is zero) */
+	snprintf(cmd, sizeof(cmd), "cd %s && cp m.z flip.z && printf '\\377' | dd of=flip.z bs=1 seek=5000 conv=notrunc status=none && head -c 5000 m.z > trunc.z && cp m.z long.z && printf x >> long.z && cp m.z hdr.z && printf '\\377' | dd of=hdr.z bs=1 seek=30 conv=notrunc status=none",
+		 test_tmpdir());
+	CHECK_EQ(system(cmd), 0);
+	CHECK_EQ(wsrctl("snapshot", "info", "flip.z", NULL), 0);
+	CHECK_EQ(wsrctl("snapshot", "decompress", "flip.z", "flip.out", NULL), 1);
+	CHECK(!strcmp(R.err, "wsrctl: flip.z: chunk 1 (raw, offset 4096): checksum mismatch, the compressed snapshot is corrupt\n"));
+	CHECK_EQ(wsrctl("snapshot", "info", "trunc.z", NULL), 1);
+	CHECK(!strcmp(R.err, "wsrctl: trunc.z: truncated compressed snapshot\n"));
+	CHECK_EQ(wsrctl("snapshot", "info", "long.z", NULL), 1);
+	CHECK(!strcmp(R.err, "wsrctl: long.z: compressed snapshot is longer than its index says\n"));
+	CHECK_EQ(wsrctl("snapshot", "info", "hdr.z", NULL), 1);
+	CHECK(!strcmp(R.err, "wsrctl: hdr.z: checksum mismatch, the compressed snapshot is corrupt\n"));
+	CHECK_EQ(wsrctl("snapshot", "info", "missing.z", NULL), 1);
+	CHECK(!strcmp(R.err, "wsrctl: missing.z: No such file or directory\n"));
 }

@@ -12,12 +12,19 @@
  *    --lazy leaves pages in the page cache to be copied when touched
  *    (WSR_RESTORE_LAZY_CACHE).
  *
+ * With --zsnap FILE the region maps FILE, a compressed snapshot of
+ * DIR/mem (wsrctl snapshot compress, wsr-zsnap(5)), created with
+ * WSR_CREATE_COMPRESSED: the module decompresses the chunks it loads.
+ * Page indices, working sets and the guest's bytes are those of DIR/mem.
+ *
  * The working set is checked against the snapshot identity stored in
  * DIR/state when the snapshot was written, so a restore does no extra
  * I/O for that check.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libwsr.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include "vmm.h"
@@ -50,10 +57,25 @@ static int wsrb_setup(struct restore *r)
 	r->priv = p;
 	if (r->ws_path && r->recording)
 		return -EINVAL;
-	ret = wsr_region_create(NULL, r->snap_fd, 0, r->st.mem_size, 0,
-				&p->region);
+	if (r->zsnap_path) {
+		/* libwsr keeps a duplicate of the descriptor. */
+		int zfd = open(r->zsnap_path, O_RDONLY | O_CLOEXEC);
+
+		if (zfd < 0) {
+			ret = -errno;
+			vmm_err("wsr: %s: %s", r->zsnap_path, strerror(errno));
+			return ret;
+		}
+		ret = wsr_region_create(NULL, zfd, 0, r->st.mem_size,
+					WSR_CREATE_COMPRESSED, &p->region);
+		close(zfd);
+	} else {
+		ret = wsr_region_create(NULL, r->snap_fd, 0, r->st.mem_size, 0,
+					&p->region);
+	}
 	if (ret) {
-		vmm_err("wsr: %s: %s", WSR_DEVICE, wsr_strerror(ret));
+		vmm_err("wsr: %s: %s", r->zsnap_path ? r->zsnap_path :
+			WSR_DEVICE, wsr_strerror(ret));
 		return ret;
 	}
 	p->t_create = now_ns() - t;

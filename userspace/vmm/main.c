@@ -88,6 +88,7 @@ static void usage(FILE *f)
 	      "                  [--mem-file PATH]   (file backend: map PATH, a\n"
 	      "                  wsr base's file, instead of DIR/mem; with --ws,\n"
 	      "                  prefetch it into the base, async)\n"
+	      "                  [--zsnap FILE]\n"
 	      "  wsr-vmm expect --snapshot DIR --input N\n"
 	      "  wsr-vmm union --snapshot DIR --backend reap|faasnap -o OUT IN...\n"
 	      "  wsr-vmm devreads FILE OFFSET:LENGTH...\n"
@@ -591,11 +592,12 @@ static int restore_parse(int argc, char **argv, struct restore *r,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "batch", no_argument, NULL, 'B' },
 		{ "mem-file", required_argument, NULL, 'm' },
+		{ "zsnap", required_argument, NULL, 'z' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:b:w:r:R:i:alcjvBm:", opts,
+	while ((c = getopt_long(argc, argv, "s:b:w:r:R:i:alcjvBm:z:", opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -650,6 +652,9 @@ static int restore_parse(int argc, char **argv, struct restore *r,
 		case 'm':
 			r->mem_file = optarg;
 			break;
+		case 'z':
+			r->zsnap_path = optarg;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -659,8 +664,9 @@ static int restore_parse(int argc, char **argv, struct restore *r,
 		usage(stderr);
 		return 2;
 	}
-	if ((r->async || r->lazy) && strcmp(o->b->name, "wsr")) {
-		vmm_err("--async and --lazy are options of the wsr backend");
+	if ((r->async || r->lazy || r->zsnap_path) &&
+	    strcmp(o->b->name, "wsr")) {
+		vmm_err("--async, --lazy and --zsnap are options of the wsr backend");
 		return 2;
 	}
 	if (r->mem_file && strcmp(o->b->name, "file")) {

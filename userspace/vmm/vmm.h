@@ -175,6 +175,8 @@ struct restore {
 	const char *record_path;	/* --record: write a working set */
 	bool async;
 	bool lazy;			/* --lazy: WSR_RESTORE_LAZY_CACHE */
+	/* --zsnap: map this compressed snapshot of DIR/mem (wsr backend) */
+	const char *zsnap_path;
 	bool verbose;
 	bool recording;			/* --record given */
 	const char *mem_file;		/* --mem-file: map this, not DIR/mem */

@@ -619,10 +619,7 @@ out:
 
 int cmd_ws(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int argc, char **argv);
-	} sub[] = {
+	static const struct subverb sub[] = {
 		{ "show", cmd_ws_show },
 		{ "merge", cmd_ws_merge },
 		{ "diff", cmd_ws_diff },
@@ -630,16 +627,7 @@ int cmd_ws(int argc, char **argv)
 		{ "check", cmd_ws_check },
 		{ "import", cmd_ws_import },
 	};
-	size_t i;
 
-	if (argc < 2)
-		return usage_error("ws", "missing subverb");
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		print_help(stdout, "ws");
-		return EXIT_OK;
-	}
-	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++)
-		if (!strcmp(argv[1], sub[i].name))
-			return sub[i].fn(argc - 1, argv + 1);
-	return usage_error("ws", "unknown subverb '%s'", argv[1]);
+	return run_subverb("ws", sub, sizeof(sub) / sizeof(sub[0]), argc,
+			   argv);
 }

@@ -29,6 +29,10 @@ static const struct verb_help helps[] = {
 	  "  ws check --snapshot F WS  does WS belong to snapshot F?\n"
 	  "  ws import --snapshot F --pages LIST -o OUT\n"
 	  "                            a working set from a page list\n"
+	  "Compressed snapshots:\n"
+	  "  snapshot compress [--codec lz4|zstd] [--chunk SIZE] IN OUT\n"
+	  "  snapshot info FILE        ratio per codec, zero-chunk share\n"
+	  "  snapshot decompress IN OUT\n"
 	  "Module (needs wsr.ko):\n"
 	  "  base create NAME --snapshot F [--offset O] [--length L]\n"
 	  "                            a named base, a file of wsrfs for VMMs\n"
@@ -83,6 +87,25 @@ static const struct verb_help helps[] = {
 	  "LIST: a file ('-' = stdin), one page index or range A-B per line,\n"
 	  "'#' starts a comment.  P: seq:START:COUNT[:STRIDE] or\n"
 	  "random:COUNT[:SEED].\n" },
+	{ "snapshot", "usage: wsrctl snapshot compress|decompress|info ...\n"
+	  "'wsrctl snapshot SUBVERB --help' for details.\n" },
+	{ "snapshot compress", "usage: wsrctl snapshot compress [--codec lz4|zstd] [--chunk SIZE]\n"
+	  "                                IN OUT\n"
+	  "\n"
+	  "Write OUT, a compressed snapshot of the snapshot file IN (see\n"
+	  "wsr-zsnap(5)): IN cut into chunks of SIZE (a power of two from 64K\n"
+	  "to 2M, default 128K), each stored with the codec (default lz4), raw\n"
+	  "when that does not make it shorter, or not at all when it is all\n"
+	  "zero.  A progress bar on stderr when it is a terminal.\n" },
+	{ "snapshot decompress", "usage: wsrctl snapshot decompress IN OUT\n"
+	  "\n"
+	  "Write OUT, the uncompressed snapshot of the compressed snapshot IN,\n"
+	  "checking every chunk's checksum and size (zero chunks stay holes).\n" },
+	{ "snapshot info", "usage: wsrctl snapshot info [--json] FILE\n"
+	  "\n"
+	  "Check the index of a compressed snapshot and print its geometry,\n"
+	  "its compression ratio (uncompressed length / file size), the share\n"
+	  "of zero chunks, and per codec: chunks, raw and stored bytes, ratio.\n" },
 	{ "record", "usage: wsrctl record [--json] --snapshot F [--offset O] [--length L]\n"
 	  "                     [--dev DEV] [--no-huge] -o OUT\n"
 	  "                     (--touch LIST | --pattern P)... | -- CMD [ARGS...]\n"
@@ -284,6 +307,23 @@ void json_region_stats(struct json *j, const char *key,
 	json_end_object(j);
 }
 
+int run_subverb(const char *verb, const struct subverb *sub, size_t n,
+		int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2)
+		return usage_error(verb, "missing subverb");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		print_help(stdout, verb);
+		return EXIT_OK;
+	}
+	for (i = 0; i < n; i++)
+		if (!strcmp(argv[1], sub[i].name))
+			return sub[i].fn(argc - 1, argv + 1);
+	return usage_error(verb, "unknown subverb '%s'", argv[1]);
+}
+
 struct verb {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -291,6 +331,7 @@ struct verb {
 
 static const struct verb verbs[] = {
 	{ "ws", cmd_ws },
+	{ "snapshot", cmd_snapshot },
 	{ "stats", cmd_stats },
 	{ "knob", cmd_knob },
 	{ "record", cmd_record },

@@ -103,7 +103,21 @@ int page_list_read(struct page_list *l, const char *path);
 int page_list_pattern(struct page_list *l, const char *spec,
 		      uint64_t npages);
 
+/* A subverb of a verb ("ws show", "snapshot info"). */
+struct subverb {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+};
+
+/*
+ * Run the subverb argv[1] of @verb from @sub (@n entries), or print the
+ * verb's help; EXIT_USAGE for a missing or unknown one.
+ */
+int run_subverb(const char *verb, const struct subverb *sub, size_t n,
+		int argc, char **argv);
+
 int cmd_ws(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_knob(int argc, char **argv);
 int cmd_record(int argc, char **argv);

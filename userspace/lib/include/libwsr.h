@@ -156,6 +156,79 @@ int wsr_base_list(const char *dev, struct wsr_base_info **out,
 		  size_t *count);
 int wsr_base_open(const char *dev, const char *name, struct wsr_region **out);
 
+/* Compressed snapshots: the index of the format of wsr-zsnap(5). */
+#define WSR_ZSNAP_CHUNK_MIN	(64u << 10)
+#define WSR_ZSNAP_CHUNK_MAX	(2u << 20)
+#define WSR_ZSNAP_CHUNK_DEFAULT	(128u << 10)
+#define WSR_ZSNAP_MAX_LENGTH	(1ull << 40)
+
+/* How a chunk is stored (struct wsr_zsnap_chunk.codec); 0 is invalid. */
+enum wsr_zsnap_codec {
+	WSR_ZSNAP_ZERO = 1,	/* all zero, nothing stored */
+	WSR_ZSNAP_RAW,		/* stored as is */
+	WSR_ZSNAP_LZ4,		/* one LZ4 block */
+	WSR_ZSNAP_ZSTD,		/* one zstd frame */
+	WSR_ZSNAP_NCODECS
+};
+
+/**
+ * struct wsr_zsnap_chunk - where one chunk of a compressed snapshot is
+ * @offset: byte offset of its stored bytes in the file (0 for ZERO)
+ * @length: stored bytes (0 for ZERO, the chunk's size for RAW, less for
+ *          LZ4 and ZSTD)
+ * @crc:    CRC-32C of the stored bytes (0 for ZERO)
+ * @codec:  enum wsr_zsnap_codec
+ */
+struct wsr_zsnap_chunk {
+	uint64_t offset;
+	uint32_t length;
+	uint32_t crc;
+	uint32_t codec;
+};
+
+/**
+ * struct wsr_zsnap_info - summary of a compressed snapshot
+ * @version:     format version
+ * @chunk_size:  uncompressed bytes per chunk (the last may be shorter)
+ * @length:      uncompressed length of the snapshot, bytes
+ * @nchunks:     chunks
+ * @data_offset: where the stored chunks begin
+ * @file_size:   header, index and stored chunks: the file's exact size
+ * @chunks:      [codec] chunks stored with each codec
+ * @stored:      [codec] stored bytes of those chunks
+ * @raw_bytes:   [codec] uncompressed bytes of those chunks
+ */
+struct wsr_zsnap_info {
+	uint32_t version;
+	uint32_t chunk_size;
+	uint64_t length;
+	uint64_t nchunks;
+	uint64_t data_offset;
+	uint64_t file_size;
+	uint64_t chunks[WSR_ZSNAP_NCODECS];
+	uint64_t stored[WSR_ZSNAP_NCODECS];
+	uint64_t raw_bytes[WSR_ZSNAP_NCODECS];
+};
+
+struct wsr_zsnap;
+
+/* Compressed snapshots: the index */
+int wsr_zsnap_create(uint32_t chunk_size, uint64_t length,
+		     struct wsr_zsnap **out);
+int wsr_zsnap_add_chunk(struct wsr_zsnap *z, uint64_t i, uint32_t codec,
+			const void *stored, uint32_t length);
+int wsr_zsnap_verify_chunk(const struct wsr_zsnap *z, uint64_t i,
+			   const void *stored, uint32_t length);
+int wsr_zsnap_encode(const struct wsr_zsnap *z, void **buf, size_t *len);
+int wsr_zsnap_index_size(const void *buf, size_t len, size_t *need);
+int wsr_zsnap_parse(const void *buf, size_t len, uint64_t file_size,
+		    struct wsr_zsnap **out);
+int wsr_zsnap_load(int fd, struct wsr_zsnap **out);
+int wsr_zsnap_info(const struct wsr_zsnap *z, struct wsr_zsnap_info *info);
+int wsr_zsnap_chunk(const struct wsr_zsnap *z, uint64_t i,
+		    struct wsr_zsnap_chunk *c);
+void wsr_zsnap_free(struct wsr_zsnap *z);
+
 /* Snapshot identity */
 int wsr_snapshot_id(int fd, uint64_t offset, uint64_t length,
 		    struct wsr_snapshot_id *id);

@@ -39,6 +39,8 @@
 #define WSR_FEATURE_SHARED_BASE	(1ULL << 6)
 /* Named bases, served as files by wsrfs: WSR_IOC_BASE_*. */
 #define WSR_FEATURE_NAMED_BASE	(1ULL << 7)
+/* WSR_CREATE_COMPRESSED: regions over compressed snapshots (wsr-zsnap(5)) */
+#define WSR_FEATURE_COMPRESSED	(1ULL << 8)
 
 /**
  * struct wsr_api - WSR_IOC_API handshake
@@ -58,14 +60,24 @@ struct wsr_api {
 /* WSR_IOC_CREATE flags */
 #define WSR_CREATE_NO_HUGE	(1U << 0)	/* 4 KiB pages only */
 #define WSR_CREATE_TRACK	(1U << 1)	/* start recording at once */
-#define WSR_CREATE_FLAGS	(WSR_CREATE_NO_HUGE | WSR_CREATE_TRACK)
+/*
+ * @fd is a compressed snapshot (wsr-zsnap(5)): @offset must be 0, @length
+ * is in bytes of the uncompressed snapshot and at most its length; pages
+ * are decompressed on demand.  Told, not guessed from the file's first
+ * bytes: an uncompressed snapshot may begin with anything.
+ */
+#define WSR_CREATE_COMPRESSED	(1U << 2)
+#define WSR_CREATE_FLAGS	(WSR_CREATE_NO_HUGE | WSR_CREATE_TRACK | \
+				 WSR_CREATE_COMPRESSED)
 
 /**
  * struct wsr_create - WSR_IOC_CREATE: bind a snapshot file range
  * @fd:       (in) snapshot file, a regular file opened for reading
  * @flags:    (in) WSR_CREATE_*
- * @offset:   (in) start in the file, page aligned
+ * @offset:   (in) start in the file, page aligned (0 with
+ *            WSR_CREATE_COMPRESSED)
  * @length:   (in) region size, page aligned, non-zero, within the file
+ *            (within the uncompressed snapshot with WSR_CREATE_COMPRESSED)
  * @reserved: (in) must be zero
  */
 struct wsr_create {
