@@ -37,6 +37,8 @@
 #define MEMFILE		DIR "/fn.mem"
 #define WSRFS		"/run/wsr"
 #define OUT_MAX		16384
+/* Nested KVM under TCG: a snapshot takes minutes of real time. */
+#define MICROVM_TIMEOUT	1200
 
 static char out[OUT_MAX], err[OUT_MAX];
 
@@ -144,13 +146,35 @@ static void base_counters(struct __test_metadata *_metadata, const char *name,
 	*pages = huge * WSR_HUGE_PAGES + small;
 }
 
-TEST(raw_file_restore_answers)
+FIXTURE(microvm) {
+	int unused;
+};
+
+FIXTURE_SETUP(microvm)
+{
+	prepare(_metadata);
+}
+
+/* A wsrfs mount holds the module: the rig's rmmod needs it gone. */
+FIXTURE_TEARDOWN(microvm)
+{
+	static const char *const names[] = { "fn-share", "fn-ws" };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *drop[] = { WSRCTL, "base", "drop", names[i], NULL };
+
+		run(drop);
+	}
+	umount(WSRFS);
+}
+
+TEST_F_TIMEOUT(microvm, raw_file_restore_answers, MICROVM_TIMEOUT)
 {
 	const char *restore[] = { MICROVM, "restore", "--dir", DIR, "--mem",
 				  MEMFILE, "--request", "3", NULL };
 	uint64_t before;
 
-	prepare(_metadata);
 	before = file_hash(MEMFILE);
 	ASSERT_EQ(0, wsr_drop_caches());
 	ASSERT_EQ(0, run(restore));
@@ -159,7 +183,7 @@ TEST(raw_file_restore_answers)
 	EXPECT_EQ(before, file_hash(MEMFILE));
 }
 
-TEST(two_guests_share_one_base)
+TEST_F_TIMEOUT(microvm, two_guests_share_one_base, MICROVM_TIMEOUT)
 {
 	const char *create[] = { WSRCTL, "base", "create", "fn-share",
 				 "--snapshot", MEMFILE, NULL };
@@ -169,7 +193,6 @@ TEST(two_guests_share_one_base)
 	const char *drop[] = { WSRCTL, "base", "drop", "fn-share", NULL };
 	uint64_t before, pages, faults;
 
-	prepare(_metadata);
 	mount_wsrfs(_metadata);
 	before = file_hash(MEMFILE);
 	ASSERT_EQ(0, wsr_drop_caches());
@@ -189,7 +212,8 @@ TEST(two_guests_share_one_base)
 	EXPECT_EQ(before, file_hash(MEMFILE));
 }
 
-TEST(recorded_working_set_prefetched_into_base)
+TEST_F_TIMEOUT(microvm, recorded_working_set_prefetched_into_base,
+	       MICROVM_TIMEOUT)
 {
 	const char *create[] = { WSRCTL, "base", "create", "fn-ws",
 				 "--snapshot", MEMFILE, NULL };
@@ -205,7 +229,6 @@ TEST(recorded_working_set_prefetched_into_base)
 	uint64_t recorded = 0, pages, faults, faults_before;
 	const char *p;
 
-	prepare(_metadata);
 	mount_wsrfs(_metadata);
 	ASSERT_EQ(0, wsr_drop_caches());
 	ASSERT_EQ(0, run(create));

@@ -52,6 +52,7 @@ struct vm {
 	int qmp;
 	char qmp_path[108];
 	char log_path[PATH_MAX];
+	int resumed;		/* QMP said RESUME: the guest runs */
 	char buf[8192];		/* serial bytes not yet consumed */
 	size_t len;
 };
@@ -168,6 +169,7 @@ static void vm_start(struct vm *vm, const char *mem, int share,
 	vm->serial_out = out[0];
 	vm->qmp = -1;
 	vm->len = 0;
+	vm->resumed = 0;
 }
 
 /* Wait for a serial line starting with @prefix; copy it to @line. */
@@ -233,6 +235,8 @@ static void qmp_wait(struct vm *vm, const char *want, char *line, size_t size,
 				fprintf(stderr, "[%.0f ms] qmp: %s\n", now_ms(), in);
 			if (strstr(in, "\"error\""))
 				vm_die(vm, in);
+			if (strstr(in, "\"event\": \"RESUME\""))
+				vm->resumed = 1;
 			hit = strstr(in, want) != NULL;
 			if (hit && line)
 				copy_line(line, size, in);
@@ -287,9 +291,12 @@ static void qmp_connect(struct vm *vm)
 
 static void vm_stop(struct vm *vm)
 {
+	/*
+	 * Wait for quit's reply before closing: QEMU drops the queued
+	 * commands of a monitor whose peer hung up.
+	 */
 	if (vm->qmp >= 0) {
-		if (write(vm->qmp, "{\"execute\":\"quit\"}\n", 19) < 0)
-			kill(vm->pid, SIGKILL);
+		qmp_send(vm, "{\"execute\":\"quit\"}\n", "\"return\"");
 		close(vm->qmp);
 	} else {
 		kill(vm->pid, SIGKILL);
@@ -323,7 +330,7 @@ static void copy_file(const char *from, const char *to)
 static int cmd_snapshot(const char *dir, unsigned int ram_mb)
 {
 	char mem[PATH_MAX], state[PATH_MAX], json[PATH_MAX + 128], line[4096];
-	char live[PATH_MAX];
+	char live[PATH_MAX], ready_line[128];
 	struct vm vm;
 	double t0 = now_ms(), ready, saved;
 
@@ -339,9 +346,13 @@ static int cmd_snapshot(const char *dir, unsigned int ram_mb)
 	unlink(state);
 	vm_start(&vm, live, 1, NULL, ram_mb);
 	qmp_connect(&vm);
-	vm_wait_line(&vm, "FN-READY", line, sizeof(line), BOOT_TIMEOUT_MS);
+	vm_wait_line(&vm, "FN-READY", ready_line, sizeof(ready_line),
+		     BOOT_TIMEOUT_MS);
 	ready = now_ms();
-	qmp_send(&vm, "{\"execute\":\"stop\"}\n", "\"return\"");
+	/*
+	 * No "stop" first: migration stops the guest when it completes, and
+	 * a template saved running is restored running (autostart).
+	 */
 	snprintf(json, sizeof(json), "{\"execute\":\"migrate\",\"arguments\":"
 		 "{\"uri\":\"exec:cat > %s\"}}\n", state);
 	qmp_send(&vm, json, "\"return\"");
@@ -362,7 +373,8 @@ static int cmd_snapshot(const char *dir, unsigned int ram_mb)
 	copy_file(live, mem);
 	unlink(live);
 	printf("snapshot: guest ready in %.0f ms (%s), state saved in %.0f ms, memory copied in %.0f ms: %s %s\n",
-	       ready - t0, line, saved - ready, now_ms() - saved, mem, state);
+	       ready - t0, ready_line, saved - ready, now_ms() - saved, mem,
+	       state);
 	return 0;
 }
 
@@ -394,7 +406,8 @@ static void restore_one(const char *dir, const char *mem, long request,
 	snprintf(json, sizeof(json), "{\"execute\":\"migrate-incoming\","
 		 "\"arguments\":{\"uri\":\"exec:cat %s/fn.state\"}}\n", dir);
 	qmp_send(&vm, json, "\"return\"");
-	qmp_wait(&vm, "\"RESUME\"", NULL, 0, STEP_TIMEOUT_MS);
+	if (!vm.resumed)
+		qmp_wait(&vm, "\"RESUME\"", NULL, 0, STEP_TIMEOUT_MS);
 	running = now_ms();
 	snprintf(req, sizeof(req), "q %ld\n", request);
 	if (write(vm.serial_in, req, strlen(req)) != (ssize_t)strlen(req))
