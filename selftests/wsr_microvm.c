@@ -137,7 +137,7 @@ static void base_counters(struct __test_metadata *_metadata, const char *name,
 	const char *p;
 
 	ASSERT_EQ(0, run(list));
-	snprintf(key, sizeof(key), "\"name\":\"%s\"", name);
+	snprintf(key, sizeof(key), "\"%s\"", name);
 	p = strstr(out, key);
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, wsr_json_u64(p, "resident_huge", &huge));
@@ -163,8 +163,11 @@ FIXTURE_TEARDOWN(microvm)
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const char *drop[] = { WSRCTL, "base", "drop", names[i], NULL };
+		char path[64];
 
-		run(drop);
+		snprintf(path, sizeof(path), WSRFS "/%s", names[i]);
+		if (!access(path, F_OK))
+			run(drop);
 	}
 	umount(WSRFS);
 }
@@ -255,6 +258,8 @@ TEST_F_TIMEOUT(microvm, recorded_working_set_prefetched_into_base,
 	fprintf(stderr, "# another request after the prefetch: %llu base faults for %llu recorded pages\n",
 		(unsigned long long)(faults - faults_before),
 		(unsigned long long)recorded);
+	/* Most of what the guest touched was already in the base. */
+	EXPECT_LT(faults - faults_before, recorded / 2);
 	EXPECT_EQ(0, run(drop));
 }
 
