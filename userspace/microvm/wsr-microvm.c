@@ -40,8 +40,8 @@
 #include <unistd.h>
 
 #define RAM_MB_DEFAULT	256
-#define BOOT_TIMEOUT_MS	(20 * 60 * 1000)
-#define STEP_TIMEOUT_MS	(5 * 60 * 1000)
+#define BOOT_TIMEOUT_MS	(5 * 60 * 1000)
+#define STEP_TIMEOUT_MS	(60 * 1000)
 #define MAX_INSTANCES	16
 #define DEFAULT_APPEND	"console=ttyS0 earlyprintk=ttyS0 panic=-1 reboot=t"
 
