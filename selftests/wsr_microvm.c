@@ -36,45 +36,20 @@
 #define DIR		"/data/microvm"
 #define MEMFILE		DIR "/fn.mem"
 #define WSRFS		"/run/wsr"
-#define OUT_MAX		16384
 /* Nested KVM under TCG: a snapshot takes minutes of real time. */
 #define MICROVM_TIMEOUT	1200
 
-static char out[OUT_MAX], err[OUT_MAX];
+static struct wsr_cmd_out res;
+static const char *out = res.out;
 
-/* Run argv; its stdout and stderr land in out and err.  Exit status. */
+/* Run argv; its stdout and stderr land in res.  Exit status. */
 static int run(const char *const argv[])
 {
-	char opath[] = "/tmp/wsr-microvm-out.XXXXXX";
-	char epath[] = "/tmp/wsr-microvm-err.XXXXXX";
-	int ofd = mkstemp(opath), efd = mkstemp(epath), st;
-	ssize_t n;
-	pid_t pid;
-
-	if (ofd < 0 || efd < 0)
+	if (wsr_run(&res, argv))
 		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (!pid) {
-		dup2(ofd, 1);
-		dup2(efd, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &st, 0) < 0)
-		return -errno;
-	n = pread(ofd, out, sizeof(out) - 1, 0);
-	out[n > 0 ? n : 0] = 0;
-	n = pread(efd, err, sizeof(err) - 1, 0);
-	err[n > 0 ? n : 0] = 0;
-	close(ofd);
-	close(efd);
-	unlink(opath);
-	unlink(epath);
-	if (!WIFEXITED(st) || WEXITSTATUS(st))
-		fprintf(stderr, "# %s failed:\n%s%s", argv[0], out, err);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (res.status)
+		fprintf(stderr, "# %s failed:\n%s%s", argv[0], res.out, res.err);
+	return res.status;
 }
 
 static int count_lines(const char *s, const char *needle)

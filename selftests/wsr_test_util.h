@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <linux/loop.h>
 #include <linux/wsr.h>
 
@@ -694,6 +695,56 @@ static inline void wsr_store64(void *p, uint64_t v)
 static inline uint64_t wsr_touch(const void *mem, uint64_t index)
 {
 	return wsr_load64((const char *)mem + index * WSR_PAGE);
+}
+
+/* What wsr_run() captured of a program. */
+struct wsr_cmd_out {
+	int status;		/* exit code, or 128 + signal */
+	char out[8192];
+	char err[8192];
+};
+
+static inline void wsr_slurp(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? 0 : read(fd, buf, len - 1);
+
+	buf[n > 0 ? n : 0] = 0;
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+}
+
+/*
+ * Run argv (NULL-terminated) and wait, capturing stdout and stderr in @o.
+ * Returns 0 (the program's status is in @o) or -errno.
+ */
+static inline int wsr_run(struct wsr_cmd_out *o, const char *const argv[])
+{
+	char opath[] = "/tmp/wsr-run-out.XXXXXX";
+	char epath[] = "/tmp/wsr-run-err.XXXXXX";
+	int ofd = mkstemp(opath), efd = mkstemp(epath), st;
+	pid_t pid;
+
+	if (ofd < 0 || efd < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		dup2(ofd, 1);
+		dup2(efd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(ofd);
+	close(efd);
+	if (waitpid(pid, &st, 0) < 0)
+		return -errno;
+	o->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	wsr_slurp(opath, o->out, sizeof(o->out));
+	wsr_slurp(epath, o->err, sizeof(o->err));
+	return 0;
 }
 
 #endif /* WSR_TEST_UTIL_H */

@@ -38,54 +38,7 @@
 #define WSRCTL		"/usr/bin/wsrctl"
 #define TOP		"/data/vmm-selftest"
 #define MEM		"64M"
-#define OUT_MAX		8192
 #define VMM_TIMEOUT	600
-
-struct cmd_out {
-	int status;		/* exit code, or 128 + signal */
-	char out[OUT_MAX];
-	char err[OUT_MAX];
-};
-
-static void slurp(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? 0 : read(fd, buf, len - 1);
-
-	buf[n > 0 ? n : 0] = 0;
-	if (fd >= 0)
-		close(fd);
-	unlink(path);
-}
-
-/* Run argv (NULL-terminated), capturing stdout and stderr. */
-static int run(struct cmd_out *o, const char *const argv[])
-{
-	char opath[] = "/tmp/wsr-vmm-out.XXXXXX";
-	char epath[] = "/tmp/wsr-vmm-err.XXXXXX";
-	int ofd = mkstemp(opath), efd = mkstemp(epath), st;
-	pid_t pid;
-
-	if (ofd < 0 || efd < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (!pid) {
-		dup2(ofd, 1);
-		dup2(efd, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(ofd);
-	close(efd);
-	if (waitpid(pid, &st, 0) < 0)
-		return -errno;
-	o->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	slurp(opath, o->out, sizeof(o->out));
-	slurp(epath, o->err, sizeof(o->err));
-	return 0;
-}
 
 static long long json_num(const char *line, const char *key)
 {
@@ -112,7 +65,7 @@ static const char *guest_image(const char *payload)
  */
 static void vmm_prepare(struct __test_metadata *_metadata,
 			const char *payload, char *dir, size_t dlen,
-			char *work, size_t wlen, struct cmd_out *o)
+			char *work, size_t wlen, struct wsr_cmd_out *o)
 {
 	char state[128];
 
@@ -132,7 +85,7 @@ static void vmm_prepare(struct __test_metadata *_metadata,
 			guest_image(payload), "--mem", MEM, "--snapshot", dir,
 			"--input", "1", "--quiet", NULL };
 
-		ASSERT_EQ(0, run(o, argv));
+		ASSERT_EQ(0, wsr_run(o, argv));
 		ASSERT_EQ(0, o->status) {
 			TH_LOG("snapshot: %s%s", o->out, o->err);
 		}
@@ -153,7 +106,7 @@ static void vmm_cleanup(struct __test_metadata *_metadata, const char *work)
 FIXTURE(vmm) {
 	char dir[96];		/* the snapshot */
 	char work[96];		/* recordings of this test */
-	struct cmd_out o;
+	struct wsr_cmd_out o;
 };
 
 FIXTURE_VARIANT(vmm) {
@@ -182,7 +135,7 @@ FIXTURE_TEARDOWN(vmm)
 FIXTURE(vmm_kv) {
 	char dir[96];
 	char work[96];
-	struct cmd_out o;
+	struct wsr_cmd_out o;
 };
 
 FIXTURE_SETUP(vmm_kv)
@@ -202,9 +155,9 @@ static unsigned long long expected(struct __test_metadata *_metadata,
 {
 	const char *argv[] = { VMM, "expect", "--snapshot", dir, "--input",
 			       input, NULL };
-	struct cmd_out o;
+	struct wsr_cmd_out o;
 
-	ASSERT_EQ(0, run(&o, argv));
+	ASSERT_EQ(0, wsr_run(&o, argv));
 	ASSERT_EQ(0, o.status);
 	return strtoull(o.out, NULL, 0);
 }
@@ -214,7 +167,7 @@ static unsigned long long expected(struct __test_metadata *_metadata,
  * assert success and the exact result.  Returns the JSON line in o->out.
  */
 static void restore_okv(struct __test_metadata *_metadata,
-			struct cmd_out *o, const char *dir, const char *backend,
+			struct wsr_cmd_out *o, const char *dir, const char *backend,
 			const char *input, const char *const *extra)
 {
 	const char *argv[20] = { VMM, "restore", "--snapshot", dir,
@@ -227,7 +180,7 @@ static void restore_okv(struct __test_metadata *_metadata,
 	for (i = 0; extra[i] && i < 10; i++)
 		argv[9 + i] = extra[i];
 
-	ASSERT_EQ(0, run(o, argv));
+	ASSERT_EQ(0, wsr_run(o, argv));
 	ASSERT_EQ(0, o->status) {
 		TH_LOG("%s input %s: status %d: %s%s", backend, input,
 		       o->status, o->out, o->err);
@@ -247,7 +200,7 @@ static void restore_okv(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, json_num(o->out, "dev_lost"));
 }
 
-static void restore_ok(struct __test_metadata *_metadata, struct cmd_out *o,
+static void restore_ok(struct __test_metadata *_metadata, struct wsr_cmd_out *o,
 		       const char *dir, const char *backend, const char *input,
 		       const char *a1, const char *a2, const char *a3)
 {
@@ -257,7 +210,7 @@ static void restore_ok(struct __test_metadata *_metadata, struct cmd_out *o,
 }
 
 /* The same, with the wsr backend over compressed snapshot @zsnap. */
-static void restore_zok(struct __test_metadata *_metadata, struct cmd_out *o,
+static void restore_zok(struct __test_metadata *_metadata, struct wsr_cmd_out *o,
 			const char *dir, const char *backend,
 			const char *input, const char *zsnap, const char *a1,
 			const char *a2, const char *a3)
@@ -334,7 +287,7 @@ TEST_F_TIMEOUT(vmm, file_at_base, VMM_TIMEOUT)
 	path(ws, sizeof(ws), self->work, "wsr-1.ws");
 	ASSERT_EQ(0, mkdir(mnt, 0755));
 	ASSERT_EQ(0, mount("wsrfs", mnt, "wsrfs", 0, NULL));
-	ASSERT_EQ(0, run(&self->o, cargv));
+	ASSERT_EQ(0, wsr_run(&self->o, cargv));
 	ASSERT_EQ(0, self->o.status) {
 		TH_LOG("base create: %s", self->o.err);
 	}
@@ -357,7 +310,7 @@ TEST_F_TIMEOUT(vmm, file_at_base, VMM_TIMEOUT)
 	ASSERT_NE(NULL, wsr_json_get(self->o.out, "backend", buf, sizeof(buf)));
 	EXPECT_STREQ("file@base-async", buf);
 
-	ASSERT_EQ(0, run(&self->o, dargv));
+	ASSERT_EQ(0, wsr_run(&self->o, dargv));
 	EXPECT_EQ(0, self->o.status);
 	EXPECT_EQ(-ENOENT, base_info(name, &info));
 	EXPECT_EQ(0, umount(mnt));
@@ -424,7 +377,7 @@ TEST_F_TIMEOUT(vmm_kv, reap_union, VMM_TIMEOUT)
 	restore_ok(_metadata, &self->o, self->dir, "reap", "2", "--record",
 		   ws2, NULL);
 	p2 = json_num(self->o.out, "reap_recorded_pages");
-	ASSERT_EQ(0, run(&self->o, uargv));
+	ASSERT_EQ(0, wsr_run(&self->o, uargv));
 	ASSERT_EQ(0, self->o.status) {
 		TH_LOG("union: %s", self->o.err);
 	}
@@ -497,7 +450,7 @@ TEST_F_TIMEOUT(vmm_kv, faasnap_union, VMM_TIMEOUT)
 	restore_ok(_metadata, &self->o, self->dir, "faasnap", "2", "--ws", ls2,
 		   NULL);
 	p2 = json_num(self->o.out, "faasnap_ls_pages");
-	ASSERT_EQ(0, run(&self->o, uargv));
+	ASSERT_EQ(0, wsr_run(&self->o, uargv));
 	ASSERT_EQ(0, self->o.status) {
 		TH_LOG("union: %s", self->o.err);
 	}
@@ -527,7 +480,7 @@ TEST_F_TIMEOUT(vmm, wsr, VMM_TIMEOUT)
 	EXPECT_LT(0, json_num(self->o.out, "wsr_tracked"));
 	restore_ok(_metadata, &self->o, self->dir, "wsr", "2", "--record",
 		   ws2, NULL);
-	ASSERT_EQ(0, run(&self->o, margv));
+	ASSERT_EQ(0, wsr_run(&self->o, margv));
 	ASSERT_EQ(0, self->o.status) {
 		TH_LOG("merge: %s", self->o.err);
 	}
@@ -576,7 +529,7 @@ TEST_F_TIMEOUT(vmm, wsr_zsnap, VMM_TIMEOUT)
 	path(mem, sizeof(mem), self->dir, "mem");
 	path(z, sizeof(z), self->work, "mem.zsnap");
 	path(ws, sizeof(ws), self->work, "wsr-1.ws");
-	ASSERT_EQ(0, run(&self->o, cargv));
+	ASSERT_EQ(0, wsr_run(&self->o, cargv));
 	ASSERT_EQ(0, self->o.status) {
 		TH_LOG("compress: %s", self->o.err);
 	}
@@ -612,7 +565,7 @@ TEST_F_TIMEOUT(vmm_kv, twice_counter, VMM_TIMEOUT)
 			       NULL };
 
 	path(mem, sizeof(mem), self->dir, "mem");
-	ASSERT_EQ(0, run(&self->o, argv));
+	ASSERT_EQ(0, wsr_run(&self->o, argv));
 	ASSERT_EQ(0, self->o.status) {
 		TH_LOG("devreads: %s%s", self->o.out, self->o.err);
 	}
@@ -622,7 +575,7 @@ TEST_F_TIMEOUT(vmm_kv, twice_counter, VMM_TIMEOUT)
 	EXPECT_EQ(9, json_num(self->o.out, "read_twice"));
 	EXPECT_LE(4, json_num(self->o.out, "dev_reads"));
 	/* Adjacent reads: nothing twice. */
-	ASSERT_EQ(0, run(&self->o, once));
+	ASSERT_EQ(0, wsr_run(&self->o, once));
 	ASSERT_EQ(0, self->o.status);
 	EXPECT_EQ(32, json_num(self->o.out, "dev_pages"));
 	EXPECT_EQ(0, json_num(self->o.out, "read_twice"));
@@ -664,14 +617,14 @@ static int corrupt_file(const char *file, unsigned long long from)
 }
 
 static void restore_fails(struct __test_metadata *_metadata,
-			  struct cmd_out *o, const char *dir,
+			  struct wsr_cmd_out *o, const char *dir,
 			  const char *backend, const char *a1, const char *a2)
 {
 	const char *argv[] = { VMM, "restore", "--snapshot", dir,
 			       "--backend", backend, "--input", "5", "--json",
 			       a1, a2, NULL };
 
-	ASSERT_EQ(0, run(o, argv));
+	ASSERT_EQ(0, wsr_run(o, argv));
 	EXPECT_EQ(1, o->status);
 	/*
 	 * Wrong bytes either reach the result (a mismatch) or break the guest
