@@ -161,17 +161,18 @@ BENCH_ENV = $(foreach v,MODELS WORKLOADS REPEATS CONC,$(if $(BENCH_$(v)),wsr.env
 bench: image-perf deps-bench
 	@echo "  BENCH   perf kernel, -icount (log: $(BENCH_LOG)); up to an hour"
 	@rm -rf $(BENCH_LOG) $(BENCH_DIR); mkdir -p $(BENCH_DIR)
-	@QEMU_ICOUNT=1 QEMU_MEM=$${QEMU_MEM:-8G} \
+	@QEMU_ICOUNT=1 QEMU_MEM=$${QEMU_MEM:-8G} QEMU_KEEP_DISK=1 \
 		QEMU_TIMEOUT=$${QEMU_TIMEOUT:-4200} scripts/run-qemu.sh \
 		$$(cat $(B)/kdir-perf)/arch/x86/boot/bzImage $(B)/initramfs-perf.cpio.gz \
 		$(B)/data.img $(BENCH_LOG) wsr.mode=bench $(BENCH_ENV) || true
 	@for f in runs conc devices zsnap recordings; do \
 		debugfs -R "dump /bench/$$f.jsonl $(BENCH_DIR)/$$f.jsonl" \
-			$(B)/data.img 2>/dev/null; done
-	@grep -q '^WSR-BENCH-END rc=0' $(BENCH_LOG) || \
-		{ echo "bench: FAILED (see $(BENCH_LOG))"; \
-		  grep 'wsr-bench:.*FAILED' $(BENCH_LOG) | head; exit 1; }
-	@/usr/bin/python3 scripts/bench-report.py $(BENCH_DIR)
+			$(BENCH_LOG).disk.img 2>/dev/null; done; \
+		rm -f $(BENCH_LOG).disk.img
+	@ok=1; grep -q '^WSR-BENCH-END rc=0' $(BENCH_LOG) || { ok=0; \
+		echo "bench: FAILED (see $(BENCH_LOG))"; \
+		grep 'wsr-bench:.*FAILED' $(BENCH_LOG) | head; }; \
+	/usr/bin/python3 scripts/bench-report.py $(BENCH_DIR) && [ $$ok = 1 ]
 
 # Interactive shell in the test VM (Ctrl-A X quits QEMU).
 shell: image-debug

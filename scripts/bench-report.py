@@ -313,40 +313,59 @@ class Report:
             return None
         return os.path.join(self.d, name + ".png")
 
+    def bar_chart(self, name, title, ylabel, rows, wls, value, logy):
+        """Bars per workload (x) and row, error bars when value() gives
+        (median, low, high)."""
+        width = 0.8 / len(rows)
+        plots = []
+        with open(os.path.join(self.d, name + ".dat"), "w") as f:
+            for i, r in enumerate(rows):
+                f.write("# %s\n" % r)
+                for j, w in enumerate(wls):
+                    v = value(w, r)
+                    if v is None or any(math.isnan(x) for x in v):
+                        continue
+                    x = j - 0.4 + width * (i + 0.5)
+                    f.write("%.4f %s\n" % (x, " ".join("%.4f" % y
+                                                       for y in v)))
+                f.write("\n\n")
+                plots.append("'%s.dat' index %d using 1:2 with boxes "
+                             "lc %d title '%s'" % (name, i, i + 1, r))
+                plots.append("'%s.dat' index %d using 1:2:3:4 with "
+                             "yerrorbars lc black pt 0 notitle" % (name, i))
+        tics = ", ".join("'%s' %d" % (w, j) for j, w in enumerate(wls))
+        return self.gnuplot(name, """set terminal pngcairo noenhanced size 1400,600
+set output '%s.png'
+set title '%s'
+set ylabel '%s'
+set boxwidth %.4f
+set style fill solid 0.8 border -1
+set key outside right
+set xrange [-0.6:%.1f]
+set xtics (%s)
+%s
+plot %s
+""" % (name, title, ylabel, width, len(wls) - 0.4, tics,
+       "set logscale y" if logy else "set yrange [0:*]", ", ".join(plots)))
+
     def latency_chart(self, model, cache, inp):
         rows = [r for r in CHART_ROWS if r in self.rows]
         wls = [w for w in self.workloads
                if (model, w, cache, inp, "file") in self.cells]
         if not wls or not rows:
             return None
-        name = "latency-%s-%s-in%d" % (model, cache, inp)
-        with open(os.path.join(self.d, name + ".dat"), "w") as f:
-            f.write("workload " + " ".join(
-                "%s %s_lo %s_hi" % (r, r, r) for r in rows) + "\n")
-            for w in wls:
-                vals = []
-                for r in rows:
-                    k = (model, w, cache, inp, r)
-                    vals += ["%.3f" % (self.stat(k, "latency_us", p) / 1e3)
-                             for p in (50, 10, 90)]
-                f.write(w + " " + " ".join(v.replace("nan", "?")
-                                           for v in vals) + "\n")
-        plots = ", ".join(
-            "'' using %d:%d:%d%s title '%s'" %
-            (2 + 3 * i, 3 + 3 * i, 4 + 3 * i, ":xtic(1)" if i == 0 else "",
-             r) for i, r in enumerate(rows))
-        return self.gnuplot(name, """set terminal pngcairo size 1400,600
-set output '%s.png'
-set title 'Restore latency, %s model, %s cache, input %d (median, p10-p90)'
-set ylabel 'ms'
-set style data histogram
-set style histogram errorbars gap 2 lw 1
-set style fill solid 0.8 border -1
-set key outside right
-set yrange [0:*]
-set datafile missing '?'
-plot '%s.dat' %s
-""" % (name, model, cache, inp, name, plots[3:]))
+
+        def value(w, r):
+            k = (model, w, cache, inp, r)
+            if k not in self.cells:
+                return None
+            return [self.stat(k, "latency_us", p) / 1e3
+                    for p in (50, 10, 90)]
+        return self.bar_chart(
+            "latency-%s-%s-in%d" % (model, cache, inp),
+            "Restore latency, %s model, %s cache, input %d (median, "
+            "p10-p90; log scale)" % (model, cache, inp), "ms", rows, wls,
+            value, True)
 
     def bytes_chart(self, model, inp):
         rows = [r for r in CHART_ROWS if r in self.rows]
@@ -354,28 +373,18 @@ plot '%s.dat' %s
                if (model, w, "cold", inp, "file") in self.cells]
         if not wls:
             return None
-        name = "read-bytes-%s-in%d" % (model, inp)
-        with open(os.path.join(self.d, name + ".dat"), "w") as f:
-            f.write("workload " + " ".join(rows) + "\n")
-            for w in wls:
-                f.write(w + " " + " ".join(
-                    ("%.3f" % (self.stat((model, w, "cold", inp, r),
-                                         "read_bytes") / 2**20)
-                     ).replace("nan", "?") for r in rows) + "\n")
-        plots = ", ".join("'' using %d%s title '%s'" %
-                          (2 + i, ":xtic(1)" if i == 0 else "", r)
-                          for i, r in enumerate(rows))
-        return self.gnuplot(name, """set terminal pngcairo size 1400,600
-set output '%s.png'
-set title 'Device bytes read per cold restore, %s model, input %d (median)'
-set ylabel 'MiB'
-set style data histogram
-set style histogram clustered gap 2
-set style fill solid 0.8 border -1
-set key outside right
-set datafile missing '?'
-plot '%s.dat' %s
-""" % (name, model, inp, name, plots[3:]))
+
+        def value(w, r):
+            k = (model, w, "cold", inp, r)
+            if k not in self.cells:
+                return None
+            return [self.stat(k, "read_bytes", p) / 2**20
+                    for p in (50, 10, 90)]
+        return self.bar_chart(
+            "read-bytes-%s-in%d" % (model, inp),
+            "Device bytes read per cold restore, %s model, input %d "
+            "(median, p10-p90)" % (model, inp), "MiB", rows, wls, value,
+            False)
 
     def conc_chart(self, model, conc_rows):
         rs = [r for r in conc_rows if r["model"] == model]
@@ -397,7 +406,8 @@ plot '%s.dat' %s
                         f.write("%d %.3f %.3f\n" % p)
                     f.write("\n\n")
                     idx += 1
-        script = ["set terminal pngcairo size 1400,%d" % (350 * len(wls)),
+        script = ["set terminal pngcairo noenhanced size 1400,%d"
+                  % (350 * len(wls)),
                   "set output '%s.png'" % name,
                   "set multiplot layout %d,1 title 'Concurrent cold "
                   "restores, %s model: p50 latency (lines), p99 (points)'"

@@ -4,10 +4,10 @@
 # sh, sourced): one restore, one recording, one batch of concurrent
 # restores, each appending wsr-vmm's JSON lines to a file.
 #
-# The caller sets: VMM (wsr-vmm), DIR (scratch space), OUT (restores'
-# JSON lines), CONC_OUT (batches' JSON lines), SINGLE and UNION (the
-# inputs of the single-input and the union recordings: "1" and "1+2+3"),
-# WSRFS (mounted wsrfs), BASE_PREFIX (named bases are
+# The caller sets: VMM (wsr-vmm), WSRCTL (wsrctl), DIR (scratch space),
+# OUT (restores' JSON lines), CONC_OUT (batches' JSON lines), SINGLE and
+# UNION (the inputs of the single-input and the union recordings: "1" and
+# "1+2+3"), WSRFS (mounted wsrfs), BASE_PREFIX (named bases are
 # $BASE_PREFIX<snapshot dir name>), p (the payload, for messages), fail
 # (set to 1 on a failure); optionally TAGS, JSON members ('"k":v,')
 # prepended to every line written.
@@ -52,15 +52,35 @@ vmm_restore() {
 		--json "$@"
 }
 
+# base_up SNAPSHOT BACKEND, base_down SNAPSHOT BACKEND: the named base
+# that file@base rows map, made for their run only: a named base keeps its
+# chunks' modes (wsr_base.c) while it lives, so one kept over all runs
+# would carry the first run's decisions (an ablation's among them) into
+# every later restore of the snapshot, the wsr rows' too
+base_up() {
+	case $2 in
+	file@base*) "$WSRCTL" base create "$BASE_PREFIX${1##*/}" \
+		--snapshot "$1/mem" >&2 || fail=1 ;;
+	esac
+}
+
+base_down() {
+	case $2 in
+	file@base*) "$WSRCTL" base drop "$BASE_PREFIX${1##*/}" >&2 || fail=1 ;;
+	esac
+}
+
 # restore SNAPSHOT BACKEND INPUT CACHE [ARGS...]
 restore() {
 	snap=$1 b=$2 in=$3 cache=$4
 	shift 4
 	[ "$cache" = cold ] && set -- "$@" --cold
+	base_up "$snap" "$b"
 	if ! (vmm_restore "$snap" "$b" "$in" "$@") > "$DIR/restore.json"; then
 		echo "${0##*/}: FAILED: restore $snap $b input $in $cache" >&2
 		fail=1
 	fi
+	base_down "$snap" "$b"
 	sed "s/^{/{${TAGS:-}/" "$DIR/restore.json" >> "$OUT"
 }
 
@@ -99,6 +119,7 @@ batch() {
 	sys=$(blkdev "$snap/mem") || { fail=1; return; }
 	sync
 	echo 1 > /proc/sys/vm/drop_caches
+	base_up "$snap" "$b"
 	s0=$(sectors_read "$sys")
 	pids=
 	i=0
@@ -125,6 +146,7 @@ batch() {
 	done
 	s1=$(sectors_read "$sys")
 	base=$(cat /sys/kernel/mm/wsr/base_pages 2>/dev/null || echo -1)
+	base_down "$snap" "$b"
 	sed -e "s/^{/{${TAGS:-}\"n\":$n,/" -e 's/"cache":"warm"/"cache":"batch"/' \
 		"$tmp"/*.json >> "$CONC_OUT"
 	[ "$base" -ge 0 ] && base=$((base * 4))
