@@ -789,6 +789,7 @@ TEST_F_TIMEOUT(vmm_kv, bench_driver, VMM_TIMEOUT)
 	setenv("WSR_BENCH_REPEATS", "2", 1);
 	setenv("WSR_BENCH_MEM", MEM, 1);
 	setenv("WSR_BENCH_CONC", "2", 1);
+	setenv("WSR_BENCH_CONC_REPEATS", "2", 1);
 	setenv("WSR_BENCH_CONC_BACKENDS", "wsr:U", 1);
 	setenv("WSR_BENCH_ROWS",
 	       "file wsr:U wsr-nohuge:U:huge_enabled=0 wsr-lz4:U", 1);
