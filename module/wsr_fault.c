@@ -53,6 +53,8 @@ void wsr_stats_add_load(struct wsr_region *r, const struct wsr_load_stats *ls)
 	r->stats.pages_device += ls->device;
 	r->stats.bytes_read += ls->bytes;
 	r->stats.bytes_gap += ls->gap;
+	r->stats.decompress_ns += ls->decompress_ns;
+	r->stats.chunks_decompressed += ls->decompressed;
 	spin_unlock(&r->stat_lock);
 	atomic64_add(ls->cache, &wsr_gstats.pages_cache);
 	atomic64_add(ls->device, &wsr_gstats.pages_device);

@@ -172,6 +172,9 @@ struct wsr_slot {
  * @present: working-set pages whose unit the base held already
  * @waited:  units another loader was loading, waited for
  * @huge:    2 MiB units this load filled
+ * @decompress_ns: time spent in LZ4 and zstd calls, summed over the CPUs
+ *                 that made them (wsr_zio.c)
+ * @decompressed:  chunks those calls decompressed
  */
 struct wsr_load_stats {
 	u64 cache;
@@ -182,6 +185,8 @@ struct wsr_load_stats {
 	u64 present;
 	u64 waited;
 	u64 huge;
+	u64 decompress_ns;
+	u64 decompressed;
 };
 
 /* enum wsr_ka_policy: the keep-alive policy knob (wsr_keepalive.c) */

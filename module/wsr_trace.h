@@ -22,6 +22,7 @@
  *    (read_gap_kb) go to bytes_gap, which no event reports.
  *  - wsr_restore_done per WSR_IOC_RESTORE (sync), or at the end of the
  *    background part of an async one, with that restore's totals.
+ *  - no event reports decompress_ns or chunks_decompressed.
  *
  * Keep-alive (wsr_keepalive.c), per base:
  *  - wsr_ka_load per successful restore of a base with a non-empty working

@@ -26,7 +26,11 @@
  * Accounting: pages of a chunk whose stored bytes were all in the page
  * cache, and pages of ZERO chunks, count as page-cache pages (nothing was
  * read); others as device pages, with @bytes the chunk's stored bytes and
- * a request per chunk.  Like wsr_io.c, nothing is accounted here.
+ * a request per chunk.  Each job times its LZ4 or zstd call with
+ * ktime_get_ns(); the load adds the jobs' times and the number of chunks
+ * they decompressed (not ZERO or RAW ones) to @decompress_ns and
+ * @decompressed, whichever CPU ran them.  Like wsr_io.c, nothing is
+ * accounted here.
  */
 #include <linux/fs.h>
 #include <linux/highmem.h>
@@ -51,6 +55,8 @@ static struct workqueue_struct *wsr_zio_wq;
  * @slots: the pages, sorted, all in chunk @ci
  * @n:     how many
  * @err:   (out) 0 or -errno
+ * @ns:    (out) time spent in the LZ4 or zstd call, ktime_get_ns()
+ * @decompressed: (out) the chunk went through LZ4 or zstd
  */
 struct wsr_zjob {
 	struct work_struct work;
@@ -59,6 +65,8 @@ struct wsr_zjob {
 	struct wsr_slot *slots;
 	unsigned long n;
 	int err;
+	u64 ns;
+	bool decompressed;
 };
 
 static pgoff_t wsr_zio_first(const struct wsr_zchunk *c)
@@ -151,27 +159,37 @@ static int wsr_zio_fetch(const struct wsr_src *s, const struct wsr_zchunk *c,
 	return 0;
 }
 
-/* Decompress @c's stored bytes @in into @out, @raw bytes exactly. */
-static int wsr_zio_decompress(const struct wsr_zchunk *c, const u8 *in,
-			      u8 *out, u32 raw)
+/*
+ * Decompress @c's stored bytes @in into @out, @raw bytes exactly; time the
+ * LZ4 or zstd call into @j.
+ */
+static int wsr_zio_decompress(struct wsr_zjob *j, const struct wsr_zchunk *c,
+			      const u8 *in, u8 *out, u32 raw)
 {
 	size_t wsize, n;
 	zstd_dctx *dctx;
 	void *ws;
+	u64 t0;
 	int got;
 
 	switch (c->codec) {
 	case WSR_ZS_LZ4:
+		t0 = ktime_get_ns();
 		got = LZ4_decompress_safe(in, out, c->length, raw);
+		j->ns = ktime_get_ns() - t0;
+		j->decompressed = true;
 		return got == raw ? 0 : -EIO;
 	case WSR_ZS_ZSTD:
 		wsize = zstd_dctx_workspace_bound();
 		ws = kvmalloc(wsize, GFP_KERNEL);
 		if (!ws)
 			return -ENOMEM;
+		t0 = ktime_get_ns();
 		dctx = zstd_init_dctx(ws, wsize);
 		n = dctx ? zstd_decompress_dctx(dctx, out, raw, in, c->length) :
 			   0;
+		j->ns = ktime_get_ns() - t0;
+		j->decompressed = true;
 		kvfree(ws);
 		return dctx && !zstd_is_error(n) && n == raw ? 0 : -EIO;
 	}
@@ -210,7 +228,7 @@ static int wsr_zio_job(struct wsr_zjob *j)
 		out = in;
 	} else {
 		out = kvmalloc(raw, GFP_KERNEL);
-		ret = out ? wsr_zio_decompress(c, in, out, raw) : -ENOMEM;
+		ret = out ? wsr_zio_decompress(j, c, in, out, raw) : -ENOMEM;
 		if (ret == -EIO)
 			pr_warn_ratelimited("%pD: chunk %llu: does not decompress to %u bytes\n",
 					    j->src->file, j->ci, raw);
@@ -304,6 +322,8 @@ int wsr_zio_load(const struct wsr_src *s, struct wsr_slot *slots,
 			flush_work(&j->work);
 		if (!ret)
 			ret = j->err;
+		ls->decompress_ns += j->ns;
+		ls->decompressed += j->decompressed;
 		if (id && !j->err)
 			trace_wsr_restore_run(id, j->slots[0].index, j->n,
 					      j->slots[0].src,

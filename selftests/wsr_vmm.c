@@ -541,9 +541,14 @@ TEST_F_TIMEOUT(vmm, wsr_zsnap, VMM_TIMEOUT)
 	EXPECT_LT(0, json_num(self->o.out, "wsr_bytes_read"));
 	EXPECT_GE(st.st_size, json_num(self->o.out, "wsr_bytes_read"));
 	EXPECT_LT(0, json_num(self->o.out, "wsr_faults_device"));
+	EXPECT_LE(0, json_num(self->o.out, "wsr_decompress_us"));
+	EXPECT_LE(0, json_num(self->o.out, "wsr_chunks_decompressed"));
 
+	/* The plain snapshot decompresses nothing. */
 	restore_ok(_metadata, &self->o, self->dir, "wsr", "1", "--record", ws,
 		   NULL);
+	EXPECT_EQ(0, json_num(self->o.out, "wsr_decompress_us"));
+	EXPECT_EQ(0, json_num(self->o.out, "wsr_chunks_decompressed"));
 	restore_zok(_metadata, &self->o, self->dir, "wsr", "1", z, "--ws", ws,
 		    "--cold");
 	EXPECT_LT(0, json_num(self->o.out, "wsr_restore_from_device"));

@@ -9,6 +9,9 @@
  *  - a load reads exactly the stored bytes of the chunks it needs, once,
  *    and nothing for zero chunks: counters checked against the index;
  *  - chunks in the compressed file's page cache are not read again;
+ *  - decompress_ns and chunks_decompressed count every decompression of
+ *    an LZ4 or zstd chunk, by a restore and by the faults after it, and
+ *    stay 0 over the plain snapshot;
  *  - the tracker records guest page indices in first-touch order;
  *  - one corrupt byte in a chunk: SIGBUS for the fault, -EIO for the
  *    restore, the other chunks still right;
@@ -44,6 +47,7 @@
 #define ZS_HDR		64
 #define ZS_ENT		24
 #define ZS_ZERO		1
+#define ZS_RAW		2
 
 struct zchunk {
 	uint64_t offset;
@@ -191,6 +195,7 @@ FIXTURE(zsnap)
 	uint64_t zsize;
 	struct zchunk *c;
 	uint64_t stored;	/* sum of stored bytes */
+	struct wsr_knob_save batch;
 };
 
 FIXTURE_VARIANT(zsnap)
@@ -298,6 +303,7 @@ FIXTURE_SETUP(zsnap)
 
 FIXTURE_TEARDOWN(zsnap)
 {
+	EXPECT_EQ(0, wsr_knob_restore(&self->batch));
 	free(self->c);
 	if (self->plain >= 0)
 		close(self->plain);
@@ -350,6 +356,42 @@ static uint64_t ws_bytes(FIXTURE_DATA(zsnap) *self, const uint64_t *ws,
 	return bytes;
 }
 
+/* Does a load of chunk @c decompress it (LZ4 or zstd)? */
+static bool zdecompressed(const struct zchunk *c)
+{
+	return c->codec != ZS_ZERO && c->codec != ZS_RAW;
+}
+
+/*
+ * Decompressions a restore of @ws makes when it is one load: one per
+ * chunk of @ws; and those the faults reading the rest of the region make
+ * then: one per run of pages missing in a chunk (a 4 KiB fault loads the
+ * pages missing around it in its chunk).
+ */
+static void ws_decompressions(FIXTURE_DATA(zsnap) *self, const uint64_t *ws,
+			      uint64_t n, uint64_t *restore, uint64_t *faults)
+{
+	uint64_t i, ci, p, per = self->chunk / WSR_PAGE;
+	static char in_ws[NPAGES];
+
+	memset(in_ws, 0, sizeof(in_ws));
+	for (i = 0; i < n; i++)
+		in_ws[ws[i]] = 1;
+	*restore = 0;
+	*faults = 0;
+	for (ci = 0; ci < self->nchunks; ci++) {
+		bool any = false;
+
+		if (!zdecompressed(&self->c[ci]))
+			continue;
+		for (p = ci * per; p < (ci + 1) * per; p++) {
+			any |= in_ws[p];
+			*faults += !in_ws[p] && (p == ci * per || in_ws[p - 1]);
+		}
+		*restore += any;
+	}
+}
+
 static void check_ws_pages(struct __test_metadata *_metadata,
 			   FIXTURE_DATA(zsnap) *self, const char *mem,
 			   const uint64_t *ws, uint64_t n)
@@ -378,13 +420,20 @@ static void restore_test(struct __test_metadata *_metadata,
 			 FIXTURE_DATA(zsnap) *self,
 			 const FIXTURE_VARIANT(zsnap) *variant, uint32_t rflags)
 {
-	uint64_t ws[1100], n = build_ws(ws), zero, bytes;
+	uint64_t ws[1100], n = build_ws(ws), zero, bytes, dz_restore, dz_faults;
 	struct wsr_restore r;
+	struct wsr_stats st, st1;
 	char *mem = NULL;
 	int dev;
 
 	bytes = ws_bytes(self, ws, n, &zero);
 	ASSERT_LT(0, zero);
+	ws_decompressions(self, ws, n, &dz_restore, &dz_faults);
+	ASSERT_LT(0, dz_restore);
+	ASSERT_LT(0, dz_faults);
+	/* One load: no chunk is split between two (64 MiB > the set). */
+	ASSERT_EQ(0, wsr_knob_override(&self->batch, "read_batch_kb",
+				       64 * 1024));
 	dev = wsr_open_region(self->zfd, variant->flags | WSR_CREATE_COMPRESSED,
 			      0, LEN, &mem);
 	ASSERT_LE(0, dev);
@@ -397,16 +446,19 @@ static void restore_test(struct __test_metadata *_metadata,
 		EXPECT_EQ(zero, r.from_cache);
 		EXPECT_EQ(bytes, r.bytes_read);
 	}
+	ASSERT_EQ(0, wsr_get_stats(dev, &st));
+	EXPECT_EQ(bytes, st.bytes_read);
+	EXPECT_EQ(n - zero, st.pages_device);
+	EXPECT_EQ(zero, st.pages_cache);
+	/* Each LZ4 or zstd chunk of the set once, wherever it ran. */
+	EXPECT_EQ(dz_restore, st.chunks_decompressed);
+	EXPECT_LT(0, st.decompress_ns);
 	check_ws_pages(_metadata, self, mem, ws, n);
-	if (rflags & WSR_RESTORE_ASYNC) {
-		struct wsr_stats st;
-
-		ASSERT_EQ(0, wsr_get_stats(dev, &st));
-		EXPECT_EQ(bytes, st.bytes_read);
-		EXPECT_EQ(n - zero, st.pages_device);
-		EXPECT_EQ(zero, st.pages_cache);
-	}
 	check_all(_metadata, self, dev, mem);
+	/* The faults decompressed the chunks again for the pages left out. */
+	ASSERT_EQ(0, wsr_get_stats(dev, &st1));
+	EXPECT_EQ(dz_restore + dz_faults, st1.chunks_decompressed);
+	EXPECT_LT(st.decompress_ns, st1.decompress_ns);
 	munmap(mem, LEN);
 	close(dev);
 }
@@ -432,7 +484,7 @@ TEST_F_TIMEOUT(zsnap, restore_async, 300)
  */
 TEST_F_TIMEOUT(zsnap, faults, 300)
 {
-	uint64_t ci, nonzero = 0, zero = 0, zero_pages = 0;
+	uint64_t ci, nonzero = 0, zero = 0, zero_pages = 0, dz = 0;
 	struct wsr_stats st;
 	char *mem = NULL;
 	int dev;
@@ -443,7 +495,9 @@ TEST_F_TIMEOUT(zsnap, faults, 300)
 	for (ci = 0; ci < self->nchunks; ci++) {
 		nonzero += self->c[ci].codec != ZS_ZERO;
 		zero += self->c[ci].codec == ZS_ZERO;
+		dz += zdecompressed(&self->c[ci]);
 	}
+	ASSERT_LT(0, dz);
 	zero_pages = zero * (self->chunk / WSR_PAGE);
 	/* A page of the zero unit reads nothing. */
 	ASSERT_EQ(0, wsr_touch(mem, ZERO_UNIT * WSR_HUGE_PAGES + 7));
@@ -451,8 +505,13 @@ TEST_F_TIMEOUT(zsnap, faults, 300)
 	EXPECT_EQ(0, st.bytes_read);
 	EXPECT_EQ(0, st.faults_device);
 	EXPECT_EQ(1, st.faults);
+	EXPECT_EQ(0, st.chunks_decompressed);
+	EXPECT_EQ(0, st.decompress_ns);
 	check_all(_metadata, self, dev, mem);
 	ASSERT_EQ(0, wsr_get_stats(dev, &st));
+	/* Every LZ4 or zstd chunk once: each load takes a whole chunk. */
+	EXPECT_EQ(dz, st.chunks_decompressed);
+	EXPECT_LT(0, st.decompress_ns);
 	if (variant->flags & WSR_CREATE_NO_HUGE) {
 		/* The first touch of a chunk loads all of it. */
 		EXPECT_EQ(nonzero, st.faults_device);
@@ -467,6 +526,28 @@ TEST_F_TIMEOUT(zsnap, faults, 300)
 		EXPECT_EQ(LEN / WSR_HUGE, st.faults_huge);
 		EXPECT_EQ(LEN / WSR_HUGE, st.resident_huge);
 	}
+	munmap(mem, LEN);
+	close(dev);
+}
+
+/* The plain snapshot decompresses nothing: both counters stay 0. */
+TEST_F_TIMEOUT(zsnap, plain_no_decompression, 300)
+{
+	uint64_t ws[1100], n = build_ws(ws);
+	struct wsr_restore r;
+	struct wsr_stats st;
+	char *mem = NULL;
+	int dev;
+
+	dev = wsr_open_region(self->plain, variant->flags, 0, LEN, &mem);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, wsr_restore(dev, ws, n, 0, &r));
+	EXPECT_LT(0, r.from_device);
+	ASSERT_EQ(-1, wsr_cmp_file(mem, self->plain, 0, LEN));
+	ASSERT_EQ(0, wsr_get_stats(dev, &st));
+	EXPECT_LT(0, st.faults);
+	EXPECT_EQ(0, st.decompress_ns);
+	EXPECT_EQ(0, st.chunks_decompressed);
 	munmap(mem, LEN);
 	close(dev);
 }

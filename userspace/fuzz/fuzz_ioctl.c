@@ -336,7 +336,8 @@ int fz_op_stats(struct fz_thread *t, const struct fz_op *op)
 	memset(&st, 0xa5, sizeof(st));
 	ret = fz_ioctl(t, &s, fz_pick_wsr_fd(&s), WSR_IOC_STATS, &st,
 		       sizeof(st), true);
-	for (i = 0; !ret && t->arg_back && i < 4; i++) {
+	for (i = 0; !ret && t->arg_back &&
+		    i < sizeof(st.reserved) / sizeof(st.reserved[0]); i++) {
 		if (st.reserved[i]) {
 			fz_error(t, "STATS: reserved[%u] = %#llx", i,
 				 (unsigned long long)st.reserved[i]);

@@ -170,6 +170,8 @@ static int wsrb_stop(struct restore *r)
 	restore_extra(r, "wsr_bytes_read", st.bytes_read);
 	restore_extra(r, "wsr_bytes_gap", st.bytes_gap);
 	restore_extra(r, "wsr_bytes_around", st.bytes_around);
+	restore_extra(r, "wsr_decompress_us", st.decompress_ns / 1000);
+	restore_extra(r, "wsr_chunks_decompressed", st.chunks_decompressed);
 	restore_extra(r, "wsr_resident_huge", st.resident_huge);
 	restore_extra(r, "wsr_resident_small", st.resident_small);
 	if (r->recording) {

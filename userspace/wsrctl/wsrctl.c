@@ -287,7 +287,8 @@ void json_snapshot_id(struct json *j, const char *key,
 	X(faults) X(faults_huge) X(faults_present) X(faults_cache)	\
 	X(faults_device) X(faults_waited) X(pages_cache) X(pages_device) \
 	X(bytes_read) X(restore_pending) X(tracked) X(dropped)	\
-	X(resident_huge) X(resident_small) X(bytes_gap) X(bytes_around)
+	X(resident_huge) X(resident_small) X(bytes_gap) X(bytes_around)	\
+	X(decompress_ns) X(chunks_decompressed)
 
 void print_region_stats(const struct wsr_stats *st)
 {

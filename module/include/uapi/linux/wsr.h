@@ -205,6 +205,14 @@ struct wsr_restore {
  * @bytes_around:    bytes device faults read around their page into the
  *                   snapshot's page cache (read_around_kb), beside
  *                   @bytes_read
+ * @decompress_ns:   nanoseconds the region's loads spent decompressing
+ *                   chunks of a compressed snapshot (the LZ4 or zstd call,
+ *                   timed with ktime_get_ns(): preemption during it
+ *                   counts), summed over every CPU and worker that did it;
+ *                   0 for an uncompressed snapshot
+ * @chunks_decompressed: chunks those loads decompressed, each time one was
+ *                   (not zero or raw chunks); 0 for an uncompressed
+ *                   snapshot
  * @reserved:        zero
  */
 struct wsr_stats {
@@ -224,7 +232,9 @@ struct wsr_stats {
 	__u64 resident_small;
 	__u64 bytes_gap;
 	__u64 bytes_around;
-	__u64 reserved[4];
+	__u64 decompress_ns;
+	__u64 chunks_decompressed;
+	__u64 reserved[2];
 };
 
 /**
