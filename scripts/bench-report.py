@@ -146,16 +146,16 @@ class Report:
         t = ["%s, %s, %s cache, input %d (%s), %d runs per row"
              % (workload, model, cache, inp, seen,
                 len(self.cells[keys[0]])),
-             "%-20s %8s %8s %8s %7s %7s %8s %7s %6s %7s %6s %6s %3s" %
+             "%-20s %8s %8s %8s %7s %7s %8s %7s %6s %7s %6s %6s %6s %3s" %
              ("row", "p10_ms", "med_ms", "p90_ms", "majflt", "minflt",
-              "read_MiB", "ios", "twice", "mem_MiB", "x_file", "x_lim",
-              "ok")]
+              "read_MiB", "ios", "twice", "mem_MiB", "dec_ms", "x_file",
+              "x_lim", "ok")]
         for k in keys:
             runs = self.cells[k]
             med = self.stat(k, "latency_us")
             ok = all(r.get("ok") for r in runs)
             t.append("%-20s %8.2f %8.2f %8.2f %7d %7d %8.2f %7d %6d %7.1f "
-                     "%6.2f %6s %3s" % (
+                     "%6.1f %6.2f %6s %3s" % (
                          k[4], self.stat(k, "latency_us", 10) / 1e3,
                          med / 1e3, self.stat(k, "latency_us", 90) / 1e3,
                          self.stat(k, "majflt"), self.stat(k, "minflt"),
@@ -163,6 +163,7 @@ class Report:
                          self.stat(k, "read_ios"),
                          self.stat(k, "read_twice"),
                          self.stat(k, "mem_kb") / 1024,
+                         self.stat(k, "wsr_decompress_us") / 1e3,
                          med / file_med if file_med else float("nan"),
                          "%.2f" % (med / lim) if lim else "-",
                          "ok" if ok else "BAD"))
@@ -278,7 +279,8 @@ class Report:
                         "lat_p10_ms", "lat_med_ms", "lat_p90_ms",
                         "lat_mean_ms", "lat_stdev_ms", "majflt_med",
                         "minflt_med", "read_mib_med", "read_ios_med",
-                        "twice_med", "mem_mib_med", "limit_ms", "ok"])
+                        "twice_med", "mem_mib_med", "decompress_ms_med",
+                        "limit_ms", "ok"])
             for k in sorted(self.cells):
                 lat = [r["latency_us"] / 1e3 for r in self.cells[k]]
                 lim = self.limit_us(k[0], k[1], k[3]) \
@@ -291,6 +293,7 @@ class Report:
                     round(self.stat(k, "read_bytes") / 2**20, 3),
                     self.stat(k, "read_ios"), self.stat(k, "read_twice"),
                     round(self.stat(k, "mem_kb") / 1024, 1),
+                    round(self.stat(k, "wsr_decompress_us") / 1e3, 3),
                     round(lim / 1e3, 3) if lim else "",
                     all(r.get("ok") for r in self.cells[k])])
         if conc_rows:
