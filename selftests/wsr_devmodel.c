@@ -139,7 +139,7 @@ TEST_F(sata, params_applied)
 {
 	static const char *const keys[] = {
 		"completion_nsec", "mbps", "hw_queue_depth", "submit_queues",
-		"irqmode", "memory_backed", "blocksize",
+		"irqmode", "memory_backed", "blocksize", "max_sectors",
 	};
 	struct wsr_cmd_out p;
 	unsigned int i;
