@@ -5,6 +5,7 @@
  * sequential reads, all O_DIRECT so that the page cache stays out.
  *
  *   wsr-devcheck [-c SIZE] [-n COUNT] [-q DEPTH] [-s BYTES] [-r SEED] PATH
+ *   wsr-devcheck -S          spin at SCHED_IDLE until killed (see spin())
  *
  * PATH is a block device or a file.  -c SIZE first makes the file SIZE
  * bytes of non-zero data (memory-backed null_blk answers never-written
@@ -21,6 +22,7 @@
 #include <getopt.h>
 #include <linux/fs.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,7 +322,9 @@ static void usage(void)
 		"  -n COUNT  4 KiB random reads per queue depth (2000)\n"
 		"  -q DEPTH  the deep queue depth (32, at most %d)\n"
 		"  -s BYTES  bytes of 1 MiB sequential reads (all of PATH)\n"
-		"  -r SEED   random offsets seed (1)\n", MAX_DEPTH);
+		"  -r SEED   random offsets seed (1)\n"
+		"       wsr-devcheck -S   spin at SCHED_IDLE until killed\n",
+		MAX_DEPTH);
 	exit(2);
 }
 
@@ -365,12 +369,35 @@ static int measure_all(const struct opts *o, int fd, uint64_t bytes)
 	return ret;
 }
 
+/*
+ * -S: keep the vCPU from halting, for wsr-devmodel.  Under -icount with
+ * sleep=on, guest time runs with the host's clock while the vCPU halts,
+ * so a null_blk timer would fire when the host gets round to it (35-45
+ * us late, more when the host is busy).  A SCHED_IDLE spinner keeps guest
+ * time counting instructions, and any other task preempts it at once.
+ */
+static int spin(void)
+{
+	struct sched_param sp = { 0 };
+	volatile unsigned long n = 0;
+
+	if (sched_setscheduler(0, SCHED_IDLE, &sp)) {
+		perror("wsr-devcheck: SCHED_IDLE");
+		return 1;
+	}
+	for (;;)
+		n++;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
 	uint64_t bytes;
 	int fd, ret;
 
+	if (argc == 2 && !strcmp(argv[1], "-S"))
+		return spin();
 	parse_opts(argc, argv, &o);
 	if (o.create_bytes) {
 		ret = create_file(o.path, o.create_bytes);
