@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include "wsr_harness.h"
@@ -31,6 +33,7 @@
 #define CONFIG_DIR	"/sys/kernel/config/nullb/" DISK
 #define SYS_DIR		"/sys/block/" DISK
 #define DEV_PATH	"/dev/" DISK
+#define SPIN_PIDFILE	"/tmp/wsr-devmodel-" DISK ".spin"
 
 /* The kernel side the models need: configfs and null_blk (built in). */
 static bool devmodel_supported(void)
@@ -67,6 +70,18 @@ static long long read_num(const char *dir, const char *name)
 	if (wsr_read_text(path, buf, sizeof(buf)) || !buf[0])
 		return -1;
 	return atoll(buf);
+}
+
+/* A zombie still answers kill(pid, 0): look at its state instead. */
+static bool pid_running(pid_t pid)
+{
+	char path[64], buf[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (wsr_read_text(path, buf, sizeof(buf)))
+		return false;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z';
 }
 
 /* Field @idx (0-based) of /sys/block/DISK/stat. */
@@ -240,6 +255,36 @@ TEST_F(sata, devcheck_output)
 	}
 	/* the human line follows the JSON line */
 	EXPECT_NE(NULL, strstr(o.out, "}\n4k rand QD1 "));
+}
+
+/*
+ * Without idle=poll, a SCHED_IDLE spinner keeps the vCPU from halting
+ * while the disk is up (guest time must follow instructions), and down
+ * stops it.
+ */
+TEST_F(sata, spinner_while_up)
+{
+	struct wsr_cmd_out o;
+	char cmdline[4096], buf[32];
+	pid_t pid;
+
+	ASSERT_EQ(0, wsr_read_text("/proc/cmdline", cmdline, sizeof(cmdline)));
+	if (strstr(cmdline, "idle=poll")) {
+		EXPECT_NE(0, access(SPIN_PIDFILE, F_OK));
+		return;
+	}
+	ASSERT_EQ(0, wsr_read_text(SPIN_PIDFILE, buf, sizeof(buf)));
+	pid = atoi(buf);
+	ASSERT_LT(1, pid);
+	EXPECT_EQ(0, kill(pid, 0));
+	EXPECT_EQ(SCHED_IDLE, sched_getscheduler(pid));
+	ASSERT_EQ(0, devmodel(&o, "down", "sata"));
+	ASSERT_EQ(0, o.status);
+	self->up = false;
+	EXPECT_NE(0, access(SPIN_PIDFILE, F_OK));
+	/* reaped by init or gone: either way no longer running */
+	usleep(100000);
+	EXPECT_TRUE(kill(pid, 0) || !pid_running(pid));
 }
 
 /* down: no mount, no disk, no configfs item; a second down is a no-op. */
