@@ -271,6 +271,7 @@ TEST_F_TIMEOUT(sata, spinner_while_up, DEVMODEL_TIMEOUT)
 	struct wsr_cmd_out o;
 	char cmdline[4096], buf[32];
 	pid_t pid;
+	int i;
 
 	ASSERT_EQ(0, wsr_read_text("/proc/cmdline", cmdline, sizeof(cmdline)));
 	if (strstr(cmdline, "idle=poll")) {
@@ -285,6 +286,9 @@ TEST_F_TIMEOUT(sata, spinner_while_up, DEVMODEL_TIMEOUT)
 	pid = atoi(buf);
 	ASSERT_LT(1, pid);
 	EXPECT_TRUE(pid_running(pid));
+	/* it switches itself to SCHED_IDLE once it runs */
+	for (i = 0; i < 50 && sched_getscheduler(pid) != SCHED_IDLE; i++)
+		usleep(100000);
 	EXPECT_EQ(SCHED_IDLE, sched_getscheduler(pid));
 	ASSERT_EQ(0, devmodel(&o, "down", "sata"));
 	ASSERT_EQ(0, o.status);
