@@ -261,6 +261,22 @@ TEST_F_TIMEOUT(sata, devcheck_output, DEVMODEL_TIMEOUT)
 	EXPECT_NE(NULL, strstr(o.out, "}\n4k rand QD1 "));
 }
 
+/* check: the profile and the measured numbers in one line, no file left. */
+TEST_F_TIMEOUT(sata, check_verb, DEVMODEL_TIMEOUT)
+{
+	static const char head[] = "{\"model\":\"sata\",\"datasheet\":{";
+	struct wsr_cmd_out o;
+
+	ASSERT_EQ(0, setenv("WSR_DEVMODEL_CHECK_MB", "16", 1));
+	ASSERT_EQ(0, devmodel(&o, "check", "sata"));
+	ASSERT_EQ(0, o.status) TH_LOG("%s", o.err);
+	EXPECT_EQ(0, strncmp(o.out, head, strlen(head))) TH_LOG("%s", o.out);
+	EXPECT_EQ(16 << 20, json_sub(o.out, "measured", "bytes"));
+	EXPECT_EQ(560, json_sub(o.out, "datasheet", "seq_read_mb_s"));
+	EXPECT_LT(0, json_sub(o.out, "seq1m", "mb_s"));
+	EXPECT_NE(0, access(MNT "/.wsr-devcheck", F_OK));
+}
+
 /*
  * Without idle=poll, a SCHED_IDLE spinner keeps the vCPU from halting
  * while the disk is up (guest time must follow instructions), and down
@@ -354,6 +370,35 @@ TEST(host_model)
 	ASSERT_EQ(0, wsr_run(&o, down));
 	EXPECT_EQ(0, o.status);
 	EXPECT_NE(0, stat("/data/devmodel-test", &st));
+}
+
+/* host down removes its directory: it must refuse any outside /data/. */
+TEST(host_down_refuses_other_dirs)
+{
+	static const char *const dirs[] = {
+		"/tmp/devmodel-guard", "/data", "/data/", "/data/..",
+		"/data/x/../..", "/", "",
+	};
+	const char *down[] = { DEVMODEL, "down", "host", NULL, NULL };
+	struct wsr_cmd_out o;
+	unsigned int i;
+	int fd;
+
+	if (access(DEVMODEL, X_OK))
+		SKIP(return, "no " DEVMODEL);
+	ASSERT_EQ(0, mkdir("/tmp/devmodel-guard", 0755));
+	fd = open("/tmp/devmodel-guard/keep", O_WRONLY | O_CREAT, 0644);
+	ASSERT_LE(0, fd);
+	close(fd);
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		down[3] = dirs[i];
+		ASSERT_EQ(0, wsr_run(&o, down));
+		EXPECT_EQ(1, o.status) TH_LOG("down host '%s'", dirs[i]);
+	}
+	EXPECT_EQ(0, access("/tmp/devmodel-guard/keep", F_OK));
+	EXPECT_EQ(0, access("/data", F_OK));
+	unlink("/tmp/devmodel-guard/keep");
+	rmdir("/tmp/devmodel-guard");
 }
 
 WSR_HARNESS_MAIN

@@ -304,11 +304,14 @@ static uint64_t parse_size(const char *s)
 	uint64_t v = strtoull(s, &end, 0);
 
 	switch (*end) {
-	case 'G': case 'g':
+	case 'G':
+	case 'g':
 		return v << 30;
-	case 'M': case 'm':
+	case 'M':
+	case 'm':
 		return v << 20;
-	case 'K': case 'k':
+	case 'K':
+	case 'k':
 		return v << 10;
 	}
 	return v;
@@ -335,12 +338,23 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	*o = (struct opts){ .count = 2000, .depth = 32, .seed = 1 };
 	while ((c = getopt(argc, argv, "c:n:q:s:r:h")) != -1) {
 		switch (c) {
-		case 'c': o->create_bytes = parse_size(optarg); break;
-		case 'n': o->count = strtoull(optarg, NULL, 0); break;
-		case 'q': o->depth = strtoul(optarg, NULL, 0); break;
-		case 's': o->seq_bytes = parse_size(optarg); break;
-		case 'r': o->seed = strtoul(optarg, NULL, 0); break;
-		default: usage();
+		case 'c':
+			o->create_bytes = parse_size(optarg);
+			break;
+		case 'n':
+			o->count = strtoull(optarg, NULL, 0);
+			break;
+		case 'q':
+			o->depth = strtoul(optarg, NULL, 0);
+			break;
+		case 's':
+			o->seq_bytes = parse_size(optarg);
+			break;
+		case 'r':
+			o->seed = strtoul(optarg, NULL, 0);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc - 1 || !o->count || !o->depth ||
@@ -379,14 +393,13 @@ static int measure_all(const struct opts *o, int fd, uint64_t bytes)
 static int spin(void)
 {
 	struct sched_param sp = { 0 };
-	volatile unsigned long n = 0;
 
 	if (sched_setscheduler(0, SCHED_IDLE, &sp)) {
 		perror("wsr-devcheck: SCHED_IDLE");
 		return 1;
 	}
-	for (;;)
-		n++;
+	for (;;)	/* a constant condition: C11 keeps the loop */
+		;
 	return 0;
 }
 
