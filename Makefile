@@ -93,6 +93,8 @@ host-check: userspace
 	@rm -f $(B)/logs/*.tap
 	@echo "  HOST    rig self-test (log: $(B)/logs/rig.tap)"
 	@scripts/tests/check-results-test.sh > $(B)/logs/rig.tap 2>&1 || true
+	@echo "  HOST    bench report self-test (log: $(B)/logs/bench-report.tap)"
+	@scripts/tests/bench-report-test.sh > $(B)/logs/bench-report.tap 2>&1 || true
 	@if [ -f userspace/Makefile ]; then \
 		echo "  HOST    userspace unit tests (log: $(B)/logs/userspace.tap)"; \
 		$(MAKE) -s -C userspace check > $(B)/logs/userspace.tap 2>&1 || true; \
@@ -146,6 +148,33 @@ demo: image-perf
 		{ echo "demo: FAILED (see $(DEMO_LOG))"; exit 1; }
 	@echo "demo: done (tables above; full log in $(DEMO_LOG))"
 
+# The benchmark: wsr-bench in the test VM (performance kernel, -icount,
+# nothing else running on the host): every workload on every device
+# model, every backend, cold and warm, BENCH_REPEATS runs of each in a
+# random order, and batches of concurrent restores; then the tables,
+# CSV files and gnuplot charts in $(B)/bench (scripts/bench-report.py).
+# BENCH_MODELS, BENCH_WORKLOADS, BENCH_REPEATS, BENCH_CONC, BENCH_CONC_REPEATS
+# narrow it
+# (comma-separated lists).
+BENCH_DIR = $(B)/bench
+BENCH_LOG = $(B)/logs/vm-perf-bench.log
+BENCH_ENV = $(foreach v,MODELS WORKLOADS REPEATS CONC CONC_REPEATS,$(if $(BENCH_$(v)),wsr.env.WSR_BENCH_$(v)=$(BENCH_$(v))))
+bench: image-perf deps-bench
+	@echo "  BENCH   perf kernel, -icount (log: $(BENCH_LOG)); up to an hour"
+	@rm -rf $(BENCH_LOG) $(BENCH_DIR); mkdir -p $(BENCH_DIR)
+	@QEMU_ICOUNT=1 QEMU_MEM=$${QEMU_MEM:-8G} QEMU_KEEP_DISK=1 \
+		QEMU_TIMEOUT=$${QEMU_TIMEOUT:-4200} scripts/run-qemu.sh \
+		$$(cat $(B)/kdir-perf)/arch/x86/boot/bzImage $(B)/initramfs-perf.cpio.gz \
+		$(B)/data.img $(BENCH_LOG) wsr.mode=bench $(BENCH_ENV) || true
+	@for f in runs conc devices zsnap recordings; do \
+		debugfs -R "dump /bench/$$f.jsonl $(BENCH_DIR)/$$f.jsonl" \
+			$(BENCH_LOG).disk.img 2>/dev/null; done; \
+		rm -f $(BENCH_LOG).disk.img
+	@ok=1; grep -q '^WSR-BENCH-END rc=0' $(BENCH_LOG) || { ok=0; \
+		echo "bench: FAILED (see $(BENCH_LOG))"; \
+		grep 'wsr-bench:.*FAILED' $(BENCH_LOG) | head; }; \
+	/usr/bin/python3 scripts/bench-report.py $(BENCH_DIR) && [ $$ok = 1 ]
+
 # Interactive shell in the test VM (Ctrl-A X quits QEMU).
 shell: image-debug
 	@MICROVM_DISK=$(B)/microvm-debug.img QEMU_INTERACTIVE=1 scripts/run-qemu.sh $$(cat $(B)/kdir-debug)/arch/x86/boot/bzImage \
@@ -187,5 +216,5 @@ clean:
 	-$(MAKE) -s -C selftests clean
 	-if [ -f userspace/Makefile ]; then $(MAKE) -s -C userspace clean; fi
 
-.PHONY: all userspace host-check vmcheck check soak fuzz demo shell style clean \
+.PHONY: all userspace host-check vmcheck check soak fuzz demo bench shell style clean \
 	bench-keepalive bench-keepalive-vm

@@ -1,11 +1,12 @@
 #!/bin/sh
 # /init of the wsr test VM (busybox).  Kernel command line:
-#   wsr.mode=check|demo|shell   what to run (default check)
+#   wsr.mode=check|demo|bench|shell  what to run (default check)
 #   wsr.tests=SUITE[:TEST],...  suites (and optionally one test) to run
 #   wsr.timeout=SECONDS         per-suite limit (default: /selftests/settings)
 #   wsr.soak_seconds=SECONDS    WSR_SOAK_SECONDS for the soak suite
 #   wsr.fuzz_seconds=N          how long the fuzz suite fuzzes (make fuzz)
 #   wsr.fuzz_seed=N             its seed
+#   wsr.env.WSR_NAME=VALUE      WSR_NAME=VALUE in the environment (wsr-bench)
 # Everything the host parses is framed by WSR-* marker lines.
 export PATH=/usr/bin:/bin:/sbin:/usr/sbin
 mount -t proc proc /proc
@@ -28,6 +29,7 @@ for arg in $(cat /proc/cmdline); do
 	wsr.soak_seconds=*) export WSR_SOAK_SECONDS=${arg#wsr.soak_seconds=} ;;
 	wsr.fuzz_seconds=*) export WSR_FUZZ_SECONDS=${arg#wsr.fuzz_seconds=} ;;
 	wsr.fuzz_seed=*) export WSR_FUZZ_SEED=${arg#wsr.fuzz_seed=} ;;
+	wsr.env.WSR_*=*) export "${arg#wsr.env.}" ;;
 	esac
 done
 [ -n "$tests" ] || tests=$(cat /selftests/suites)
@@ -77,6 +79,12 @@ demo)
 	echo "WSR-DEMO-BEGIN"
 	/usr/bin/wsr-demo
 	echo "WSR-DEMO-END rc=$?"
+	finish
+	;;
+bench)
+	echo "WSR-BENCH-BEGIN"
+	/usr/bin/wsr-bench
+	echo "WSR-BENCH-END rc=$?"
 	finish
 	;;
 esac

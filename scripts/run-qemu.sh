@@ -12,6 +12,7 @@
 #                       read-only as the second virtio disk when it exists
 #        QEMU_EXTRA     further qemu arguments
 #        QEMU_INTERACTIVE=1  keep stdin attached (make shell)
+#        QEMU_KEEP_DISK=1  keep the copy of the data disk (LOG.disk.img)
 set -euo pipefail
 
 KERNEL=$1 INITRD=$2 DISK=$3 LOG=$4
@@ -25,7 +26,9 @@ command -v qemu-system-x86_64 >/dev/null ||
 mkdir -p "$(dirname "$LOG")"
 RUNDISK=$LOG.disk.img
 cp --sparse=always "$DISK" "$RUNDISK"
-trap 'rm -f "$RUNDISK"' EXIT
+# QEMU_KEEP_DISK=1 leaves the run's copy of the data disk for the caller
+# (make bench reads its results from it)
+[ "${QEMU_KEEP_DISK:-0}" = 1 ] || trap 'rm -f "$RUNDISK"' EXIT
 
 ARGS=(-nographic -no-reboot -nodefaults -serial stdio
 	-m "$MEM" -kernel "$KERNEL" -initrd "$INITRD"
@@ -57,7 +60,7 @@ timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 "${ARGS[@]}" \
 	${QEMU_EXTRA:-} -append "$APPEND" </dev/null 2>&1 |
 	tee "$LOG" |
 	mawk -W interactive '/^WSR-DEMO-BEGIN/ { demo = 1 } /^WSR-DEMO-END/ { demo = 0 }
-		demo || /^(WSR-(BOOT|SUITE-END|ERROR|DEMO)|not ok |ok )|Kernel panic/ {
+		demo || /^(WSR-(BOOT|SUITE-END|ERROR|DEMO|BENCH)|wsr-bench:|not ok |ok )|Kernel panic/ {
 			sub(/\r$/, ""); print }' |
 	while IFS= read -r line; do
 		printf '[vm +%4ds] %s\n' $((SECONDS - start)) "$line"

@@ -20,6 +20,7 @@
  * care).  The twice counter: chosen O_DIRECT reads, some of the same
  * pages, must be counted exactly ("wsr-vmm devreads"), and every backend
  * reports the count ("read_twice" >= 0, not "not counted").
+ * bench_driver runs make bench's wsr-bench on a small grid.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -689,6 +690,138 @@ TEST_F_TIMEOUT(vmm, corrupt_reap_ws, VMM_TIMEOUT)
 		   ws, NULL);
 	ASSERT_EQ(0, corrupt_file(ws, 0));
 	restore_fails(_metadata, &self->o, self->dir, "reap", "--ws", ws);
+}
+
+/* Lines of @file, each handed to @fn; -errno if it cannot be read. */
+static int for_lines(const char *file, void (*fn)(const char *, void *),
+		     void *arg)
+{
+	FILE *f = fopen(file, "re");
+	char *line = NULL;
+	size_t len = 0;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &len, f) > 0)
+		fn(line, arg);
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+#define BENCH_ROWS	4
+#define BENCH_CELLS	(BENCH_ROWS * 2 * 2)	/* rows x inputs x caches */
+
+/* What the bench smoke test counts in wsr-bench's runs.jsonl. */
+struct bench_count {
+	const char *rows[BENCH_ROWS];
+	int lines, bad, cell[BENCH_CELLS];
+	char order[2][BENCH_CELLS / 2][24];	/* cold rows per repeat */
+	int norder[2];
+	long long nohuge_huge;	/* wsr-nohuge's 2 MiB folios, cold */
+};
+
+static void bench_count_run(const char *line, void *arg)
+{
+	struct bench_count *c = arg;
+	char row[24], cache[8], buf[24];
+	long long in = json_num(line, "input"), rep = json_num(line, "rep");
+	int r, cold;
+
+	c->lines++;
+	if (!strstr(line, "\"ok\":true") || rep < 1 || rep > 2 ||
+	    !wsr_json_get(line, "row", row, sizeof(row)) ||
+	    !wsr_json_get(line, "cache", cache, sizeof(cache)) ||
+	    !wsr_json_get(line, "model", buf, sizeof(buf)) ||
+	    strcmp(buf, "host")) {
+		c->bad++;
+		return;
+	}
+	for (r = 0; r < BENCH_ROWS && strcmp(c->rows[r], row); r++)
+		;
+	cold = !strcmp(cache, "cold");
+	if (r == BENCH_ROWS || (in != 1 && in != 9)) {
+		c->bad++;
+		return;
+	}
+	c->cell[(r * 2 + (in == 9)) * 2 + cold]++;
+	if (cold && c->norder[rep - 1] < BENCH_CELLS / 2)
+		snprintf(c->order[rep - 1][c->norder[rep - 1]++], 24,
+			 "%s/%lld", row, in);
+	if (cold && !strcmp(row, "wsr-nohuge:U"))
+		c->nohuge_huge += json_num(line, "wsr_resident_huge") +
+				  json_num(line, "wsr_faults_huge");
+}
+
+static void count_line(const char *line, void *arg)
+{
+	(*(int *)arg)++;
+	if (strstr(line, "\"batch\":true") &&
+	    json_num(line, "failed") != 0)
+		(*(int *)arg) += 1000;
+}
+
+/*
+ * make bench's driver on a small grid: the host model, kv, four rows (an
+ * ablation and a compressed copy among them), two repeats, cold and warm,
+ * batches of two.  Every run is there once per repeat with a right
+ * result, the repeats ran in different orders, the ablation's knob
+ * applied to its run (no 2 MiB folio in a cold run without them: no chunk
+ * mode carried over from another run) and was put back, and the batches
+ * and recordings were written.
+ */
+TEST_F_TIMEOUT(vmm_kv, bench_driver, VMM_TIMEOUT)
+{
+	struct bench_count c = {
+		.rows = { "file", "wsr:U", "wsr-nohuge:U", "wsr-lz4:U" },
+	};
+	const char *argv[] = { "/usr/bin/wsr-bench", NULL };
+	char dir[128], file[160], huge[16], huge_after[16];
+	int i, conc = 0, recs = 0;
+
+	if (access("/usr/bin/wsr-devmodel", X_OK))
+		SKIP(return, "no wsr-devmodel");
+	path(dir, sizeof(dir), self->work, "bench");
+	wsr_slurp("/sys/kernel/mm/wsr/huge_enabled", huge, sizeof(huge));
+	setenv("WSR_BENCH_DIR", dir, 1);
+	setenv("WSR_BENCH_MODELS", "host", 1);
+	setenv("WSR_BENCH_WORKLOADS", "kv", 1);
+	setenv("WSR_BENCH_REPEATS", "2", 1);
+	setenv("WSR_BENCH_MEM", MEM, 1);
+	setenv("WSR_BENCH_CONC", "2", 1);
+	setenv("WSR_BENCH_CONC_REPEATS", "2", 1);
+	setenv("WSR_BENCH_CONC_BACKENDS", "wsr:U", 1);
+	setenv("WSR_BENCH_ROWS",
+	       "file wsr:U wsr-nohuge:U:huge_enabled=0 wsr-lz4:U", 1);
+	ASSERT_EQ(0, wsr_run(&self->o, argv));
+	ASSERT_EQ(0, self->o.status) {
+		TH_LOG("wsr-bench: %s%s", self->o.out, self->o.err);
+	}
+	path(file, sizeof(file), dir, "runs.jsonl");
+	ASSERT_EQ(0, for_lines(file, bench_count_run, &c));
+	EXPECT_EQ(0, c.bad);
+	EXPECT_EQ(2 * BENCH_CELLS, c.lines);
+	for (i = 0; i < BENCH_CELLS; i++)
+		EXPECT_EQ(2, c.cell[i]) {
+			TH_LOG("cell %d (row %s, input %d, %s)", i,
+			       c.rows[i / 4], i & 2 ? 9 : 1,
+			       i & 1 ? "cold" : "warm");
+		}
+	ASSERT_EQ(BENCH_CELLS / 2, c.norder[0]);
+	ASSERT_EQ(BENCH_CELLS / 2, c.norder[1]);
+	EXPECT_NE(0, memcmp(c.order[0], c.order[1], sizeof(c.order[0])));
+	EXPECT_EQ(0, c.nohuge_huge);
+	wsr_slurp("/sys/kernel/mm/wsr/huge_enabled", huge_after,
+		  sizeof(huge_after));
+	EXPECT_STREQ(huge, huge_after);
+	/* 2 repeats x (2 instances + the batch's summary) */
+	path(file, sizeof(file), dir, "conc.jsonl");
+	ASSERT_EQ(0, for_lines(file, count_line, &conc));
+	EXPECT_EQ(6, conc);
+	/* reap and faasnap on 1 2 3, wsr also on 9 (the limit row) */
+	path(file, sizeof(file), dir, "recordings.jsonl");
+	ASSERT_EQ(0, for_lines(file, count_line, &recs));
+	EXPECT_EQ(10, recs);
 }
 
 WSR_HARNESS_MAIN

@@ -35,7 +35,8 @@ static int base_of(struct restore *r, struct wsr_region **out)
  * base_prefetch() - start loading r->ws_path into the base of r->mem_file
  * @r: restore with mem_file and ws_path set
  *
- * Return: 0 or -errno (reported).
+ * Return: 0 (also when a restore of the base is running already: concurrent
+ * instances) or -errno (reported).
  */
 int base_prefetch(struct restore *r)
 {
@@ -51,6 +52,12 @@ int base_prefetch(struct restore *r)
 	ret = base_of(r, &base);
 	if (!ret) {
 		ret = wsr_region_restore(base, ws, WSR_RESTORE_ASYNC, NULL);
+		/*
+		 * Another instance's restore is loading the base: its
+		 * faults wait for those pages like this one's would.
+		 */
+		if (ret == -EBUSY)
+			ret = 0;
 		if (ret)
 			vmm_err("%s: restore %s: %s", r->mem_file, r->ws_path,
 				wsr_strerror(ret));
