@@ -94,17 +94,48 @@ class Report:
         self.out.append(line)
 
     # --- device models ----------------------------------------------------
-    def seq_mbps(self, model):
+    def check_of(self, model):
+        """wsr-devmodel check's line: the datasheet and the measured."""
         for d in self.devices:
-            if d.get("model") == model and "seq1m_mbps" in d:
-                return d["seq1m_mbps"]
+            if d.get("model") == model and "measured" in d:
+                return d
         return None
 
+    def seq_mbps(self, model):
+        d = self.check_of(model)
+        try:
+            return d["measured"]["seq1m"]["mb_s"]
+        except (TypeError, KeyError):
+            return None
+
     def device_lines(self):
-        self.emit("Device models: parameters and the check measured in the "
-                  "guest (wsr-devmodel, wsr-devcheck)")
-        for d in self.devices:
-            self.emit("  " + json.dumps(d, sort_keys=True))
+        self.emit("Device models: datasheet / measured in the guest "
+                  "(wsr-devmodel check: O_DIRECT reads, wsr-devcheck)")
+        self.emit("%-6s %-28s %17s %21s %21s" %
+                  ("model", "device", "seq 1 MiB MB/s", "4K QD1 IOPS (p50)",
+                   "4K QD32 IOPS"))
+        for m in self.models:
+            d = self.check_of(m)
+            if not d:
+                self.emit("%-6s (no check)" % m)
+                continue
+            ds, me = d.get("datasheet", {}), d.get("measured", {})
+
+            def get(a, b, k):
+                return (a.get(b) or {}).get(k, 0)
+            self.emit("%-6s %-28s %8s / %6.0f %10s / %6.0f (%4.0f us) "
+                      "%10s / %6.0f" % (
+                          m, str(ds.get("device", "?"))[:28],
+                          ds.get("seq_read_mb_s") or "-",
+                          get(me, "seq1m", "mb_s"),
+                          ds.get("rand4k_qd1_iops") or "-",
+                          get(me, "rand4k_qd1", "iops"),
+                          get(me, "rand4k_qd1", "p50_us"),
+                          ds.get("rand4k_qd32_iops") or "-",
+                          get(me, "rand4k_qdn", "iops")))
+            if ds.get("source"):
+                self.emit("       source: %s %s" % (ds.get("source"),
+                                                    ds.get("url", "")))
 
     # --- one cell ---------------------------------------------------------
     def stat(self, key, field, p=50):

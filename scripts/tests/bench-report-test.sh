@@ -37,7 +37,8 @@ mkdir -p "$T/a"
 		run 2000 1 file $i warm true 4000
 	done
 } > "$T/a/runs.jsonl"
-echo '{"model":"m","seq1m_mbps":100}' > "$T/a/devices.jsonl"
+echo '{"model":"m","datasheet":{"device":"d","seq_read_mb_s":100},"measured":{"seq1m":{"mb_s":100},"rand4k_qd1":{"iops":10,"p50_us":100},"rand4k_qdn":{"iops":20}}}' \
+	> "$T/a/devices.jsonl"
 # 2560 pages = 10 MiB at 100 MB/s = 104.86 ms, + 4 ms warm run
 echo '{"model":"m","workload":"w","backend":"wsr","input":1,"wsr_tracked":2560}' \
 	> "$T/a/recordings.jsonl"
@@ -67,6 +68,8 @@ line cold 9 file | grep -q ',5,100.0,100.0,100.0,' ; ok $? "the unseen input is 
 line cold 1 file | grep -q ',108.858,True$' ; ok $? "the limit row in summary.csv"
 echo "$out" | grep -Eq '^wsr:U +3\.0 \(0\.10\)' ; ok $? "x_file in the overview"
 echo "$out" | grep -Eq '^limit +108\.9 \(3\.63\)' ; ok $? "the limit in the overview"
+echo "$out" | grep -Eq '^m +d +100 / +100 +- / +10 \( 100 us\) +- / +20$'
+ok $? "the device check beside the datasheet"
 # N=4: latencies 1..4 ms twice; reads 3 MiB vs 1.5 MiB at N=1;
 # memory 4 x 100 + 40 KiB
 grep -q '^m,w,wsr:U,4,1.0,2.0,4.0,4.0,3.0,2.0,0.4296875,0,8$' "$T/a/conc.csv"
