@@ -254,6 +254,10 @@ struct trace_spec {
 	const struct trace_input *inputs;
 };
 
+/* Generated from traces/<name>.trace by guests/trace2c.awk. */
+extern const struct trace_spec trace_spec_py, trace_spec_sqlite,
+	trace_spec_zlib;
+
 /*
  * Word @k of resident heap page @page: a random word with probability
  * @random / 256, else zero or a one-byte value (about half each), as in
