@@ -10,6 +10,7 @@ declare -A GROUP=(
 	[userspace]="build-essential clang llvm libclang-rt-14-dev zlib1g-dev libelf-dev libbpf-dev bpftool pkg-config libjansson-dev libsqlite3-dev liblz4-dev libzstd-dev man-db groff-base"
 	[style]="perl python3 sparse"
 	[bench]="python3 gnuplot-nox"
+	[traces]="build-essential valgrind python3 zstd lz4"
 )
 
 want=()

@@ -11,6 +11,8 @@
  * The corrupt_* tests flip bytes in a snapshot or a working-set file and
  * assert that the restore fails loudly with a result mismatch.
  * wsr_zsnap restores from a compressed copy of the snapshot.
+ * vmm_trace: the trace replays of real programs restore right, and the
+ * wsr tracker records exactly the pages (and order) their trace gives.
  *
  * Baseline fidelity: REAP on its recorded input serves no fault from
  * userfaultfd after installing the working set, and has freed its
@@ -503,6 +505,116 @@ TEST_F_TIMEOUT(vmm, wsr, VMM_TIMEOUT)
 	restore_ok(_metadata, &self->o, self->dir, "wsr", "1", "--ws", merged,
 		   "--lazy");
 	EXPECT_LT(0, json_num(self->o.out, "wsr_restore_left_cached"));
+}
+
+/*
+ * The trace replays (guests/trace.c, real programs' page touches): the
+ * file and wsr backends restore them right, and the wsr tracker's
+ * recording of input 1 holds exactly the heap pages the trace says that
+ * invocation touches, in the trace's first-touch order.
+ */
+FIXTURE(vmm_trace) {
+	char dir[96];
+	char work[96];
+	struct wsr_cmd_out o;
+};
+
+FIXTURE_VARIANT(vmm_trace) {
+	const char *payload;
+};
+
+FIXTURE_VARIANT_ADD(vmm_trace, py) { .payload = "trace-py" };
+FIXTURE_VARIANT_ADD(vmm_trace, sqlite) { .payload = "trace-sqlite" };
+FIXTURE_VARIANT_ADD(vmm_trace, zlib) { .payload = "trace-zlib" };
+
+FIXTURE_SETUP(vmm_trace)
+{
+	vmm_prepare(_metadata, variant->payload, self->dir, sizeof(self->dir),
+		    self->work, sizeof(self->work), &self->o);
+}
+
+FIXTURE_TEARDOWN(vmm_trace)
+{
+	vmm_cleanup(_metadata, self->work);
+}
+
+#define TRACE_MAX_PAGES	65536
+#define HEAP_PAGE	0x200	/* WSR_GPA_HEAP >> 12 */
+
+/*
+ * Run shell command @cmd; read the numbers of its output into @pages: the
+ * first field of each line, or with @ws_show the index column of "wsrctl
+ * ws show --all" (restore order), heap pages only.  Returns the count.
+ */
+static long read_pages(struct __test_metadata *_metadata, const char *cmd,
+		       const char *file, bool ws_show, unsigned long long *pages)
+{
+	unsigned long long i, idx;
+	char line[256];
+	long n = 0;
+	double rank;
+	FILE *f;
+
+	ASSERT_EQ(0, system(cmd)) {
+		TH_LOG("%s failed", cmd);
+	}
+	f = fopen(file, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f) && n < TRACE_MAX_PAGES) {
+		if (ws_show ? sscanf(line, "%llu %llu %lf", &i, &idx,
+				     &rank) != 3 :
+			      sscanf(line, "%llu", &idx) != 1)
+			continue;
+		if (idx >= HEAP_PAGE)
+			pages[n++] = idx;
+	}
+	fclose(f);
+	return n;
+}
+
+TEST_F_TIMEOUT(vmm_trace, restore, VMM_TIMEOUT)
+{
+	restore_ok(_metadata, &self->o, self->dir, "file", "1", NULL, NULL,
+		   NULL);
+	restore_ok(_metadata, &self->o, self->dir, "file", "9", NULL, NULL,
+		   NULL);
+	if (access("/dev/wsr", R_OK | W_OK))
+		SKIP(return, "no /dev/wsr");
+	restore_ok(_metadata, &self->o, self->dir, "wsr", "2", NULL, NULL,
+		   NULL);
+	/* An input the trace does not have: the payload's error result. */
+	restore_ok(_metadata, &self->o, self->dir, "wsr", "5", NULL, NULL,
+		   NULL);
+}
+
+TEST_F_TIMEOUT(vmm_trace, recorded_is_trace, VMM_TIMEOUT)
+{
+	static unsigned long long rec[TRACE_MAX_PAGES], want[TRACE_MAX_PAGES];
+	char ws[128], recf[128], wantf[128], cmd[512];
+	long nrec, nwant, i;
+
+	if (access("/dev/wsr", R_OK | W_OK))
+		SKIP(return, "no /dev/wsr");
+	path(ws, sizeof(ws), self->work, "wsr-1.ws");
+	path(recf, sizeof(recf), self->work, "recorded.txt");
+	path(wantf, sizeof(wantf), self->work, "trace.txt");
+	restore_ok(_metadata, &self->o, self->dir, "wsr", "1", "--record",
+		   ws, NULL);
+	snprintf(cmd, sizeof(cmd), WSRCTL " ws show --all %s > %s", ws, recf);
+	nrec = read_pages(_metadata, cmd, recf, true, rec);
+	snprintf(cmd, sizeof(cmd), VMM " expect --snapshot %s --input 1 --pages > %s",
+		 self->dir, wantf);
+	nwant = read_pages(_metadata, cmd, wantf, false, want);
+	ASSERT_LT(0, nwant);
+	ASSERT_EQ(nwant, nrec);
+	for (i = 0; i < nwant; i++)
+		ASSERT_EQ(want[i], rec[i]) {
+			TH_LOG("touch %ld: trace page %llu, recorded %llu", i,
+			       want[i], rec[i]);
+		}
+	/* And the recording restores the guest right. */
+	restore_ok(_metadata, &self->o, self->dir, "wsr", "1", "--ws", ws,
+		   "--cold");
 }
 
 /*

@@ -7,7 +7,7 @@
  *   wsr-vmm restore --snapshot DIR --backend B [--ws F] [--record F]
  *                   [--recorded LIST] [--input N] [--async] [--lazy]
  *                   [--cold] [--json] [--batch]
- *   wsr-vmm expect --snapshot DIR --input N
+ *   wsr-vmm expect --snapshot DIR --input N [--pages]
  *   wsr-vmm union --snapshot DIR --backend reap|faasnap -o OUT IN...
  *   wsr-vmm devreads FILE OFFSET:LENGTH...
  *   wsr-vmm table [FILE]
@@ -89,7 +89,9 @@ static void usage(FILE *f)
 	      "                  wsr base's file, instead of DIR/mem; with --ws,\n"
 	      "                  prefetch it into the base, async)\n"
 	      "                  [--zsnap FILE]\n"
-	      "  wsr-vmm expect --snapshot DIR --input N\n"
+	      "  wsr-vmm expect --snapshot DIR --input N [--pages]\n"
+	      "                  (--pages: a trace payload's guest pages, in\n"
+	      "                  the order the invocation touches them)\n"
 	      "  wsr-vmm union --snapshot DIR --backend reap|faasnap -o OUT IN...\n"
 	      "  wsr-vmm devreads FILE OFFSET:LENGTH...\n"
 	      "  wsr-vmm table [FILE]\n"
@@ -859,20 +861,39 @@ out:
 	return rc;
 }
 
+/* A trace payload's touched pages as guest page numbers, one a line. */
+static int print_trace_pages(const struct vmm_state *st, uint32_t input)
+{
+	const uint32_t *pages;
+	uint32_t n, i;
+
+	if (ref_trace_pages(st->payload, input, &pages, &n)) {
+		vmm_err("not a trace payload, or no input %u in its trace",
+			input);
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		printf("%llu\n", (unsigned long long)(WSR_GPA_HEAP >> 12) +
+				 (pages[i] >> 1));
+	return 0;
+}
+
 static int cmd_expect(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "snapshot", required_argument, NULL, 's' },
 		{ "input", required_argument, NULL, 'i' },
+		{ "pages", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL;
 	struct vmm_state st;
 	uint32_t input = 0;
+	bool pages = false;
 	uint64_t res;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "s:i:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:i:p", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			dir = optarg;
@@ -880,6 +901,9 @@ static int cmd_expect(int argc, char **argv)
 		case 'i':
 			if (parse_u32(optarg, &input))
 				goto bad;
+			break;
+		case 'p':
+			pages = true;
 			break;
 		default:
 			goto bad;
@@ -892,6 +916,8 @@ static int cmd_expect(int argc, char **argv)
 		vmm_err("%s: not a valid snapshot", dir);
 		return 1;
 	}
+	if (pages)
+		return print_trace_pages(&st, input);
 	printf("%#" PRIx64 "\n", res);
 	return 0;
 bad:

@@ -71,11 +71,71 @@ static uint64_t ref_scan(uint64_t heap_size, uint32_t input)
 	return acc;
 }
 
+/* Is heap page @page one init fills (resident in the traced process)? */
+static int trace_resident(const struct trace_spec *s, uint32_t page)
+{
+	uint32_t lo = 0, hi = s->nruns;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (page < s->runs[mid][0])
+			hi = mid;
+		else if (page - s->runs[mid][0] >= s->runs[mid][1])
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+static uint64_t trace_ref_word(const struct trace_spec *s, uint32_t page,
+			       unsigned int k)
+{
+	return trace_resident(s, page) ? trace_word(page, k, s->random) : 0;
+}
+
+/* Every page appears once in an invocation: no read sees its writes. */
+static uint64_t ref_trace(const struct trace_spec *s, uint32_t input)
+{
+	const struct trace_input *in = trace_find_input(s, input);
+	uint64_t acc = input, t;
+
+	if (!in)
+		return wsr_fold(acc, WSR_BAD);
+	for (t = 0; t < in->count; t++) {
+		uint32_t page = in->pages[t] >> 1;
+
+		acc = wsr_fold(acc, trace_ref_word(s, page, 1));
+		acc = wsr_fold(acc, trace_ref_word(s, page,
+						   trace_pick(input, t)));
+	}
+	return acc;
+}
+
+static const struct trace_spec *trace_spec_of(uint32_t payload)
+{
+	switch (payload) {
+	case WSR_PAYLOAD_TRACE_PY:
+		return &trace_spec_py;
+	case WSR_PAYLOAD_TRACE_SQLITE:
+		return &trace_spec_sqlite;
+	case WSR_PAYLOAD_TRACE_ZLIB:
+		return &trace_spec_zlib;
+	}
+	return NULL;
+}
+
 int ref_result(uint32_t payload, uint64_t mem_size, uint32_t input,
 	       uint64_t *result)
 {
+	const struct trace_spec *spec = trace_spec_of(payload);
 	uint64_t heap_size = mem_size - WSR_GPA_HEAP;
 
+	if (spec) {
+		*result = ref_trace(spec, input);
+		return 0;
+	}
 	switch (payload) {
 	case WSR_PAYLOAD_KV:
 		*result = ref_kv(heap_size, input);
@@ -90,6 +150,22 @@ int ref_result(uint32_t payload, uint64_t mem_size, uint32_t input,
 	return -EINVAL;
 }
 
+int ref_trace_pages(uint32_t payload, uint32_t input, const uint32_t **pages,
+		    uint32_t *count)
+{
+	const struct trace_spec *spec = trace_spec_of(payload);
+	const struct trace_input *in;
+
+	if (!spec)
+		return -EINVAL;
+	in = trace_find_input(spec, input);
+	if (!in)
+		return -ENOENT;
+	*pages = in->pages;
+	*count = in->count;
+	return 0;
+}
+
 int payload_by_name(const char *name)
 {
 	if (!strcmp(name, "kv"))
@@ -98,5 +174,11 @@ int payload_by_name(const char *name)
 		return WSR_PAYLOAD_DICT;
 	if (!strcmp(name, "scan"))
 		return WSR_PAYLOAD_SCAN;
+	if (!strcmp(name, "trace-py"))
+		return WSR_PAYLOAD_TRACE_PY;
+	if (!strcmp(name, "trace-sqlite"))
+		return WSR_PAYLOAD_TRACE_SQLITE;
+	if (!strcmp(name, "trace-zlib"))
+		return WSR_PAYLOAD_TRACE_ZLIB;
 	return -EINVAL;
 }

@@ -91,6 +91,13 @@ char *path_join(const char *dir, const char *name);
 /* ref.c: the host-side recomputation of a payload's result. */
 int ref_result(uint32_t payload, uint64_t mem_size, uint32_t input,
 	       uint64_t *result);
+/*
+ * The pages a trace payload's invocation of @input touches, in order: heap
+ * page << 1 | TRACE_STORED.  -EINVAL: not a trace payload; -ENOENT: an
+ * input the trace does not have.
+ */
+int ref_trace_pages(uint32_t payload, uint32_t input, const uint32_t **pages,
+		    uint32_t *count);
 int payload_by_name(const char *name);
 
 /* metrics.c */

@@ -58,6 +58,9 @@ enum wsr_payload_id {
 	WSR_PAYLOAD_KV = 1,	/* sparse random: hash index over a corpus */
 	WSR_PAYLOAD_DICT = 2,	/* clustered: LZ dictionary segments */
 	WSR_PAYLOAD_SCAN = 3,	/* mostly sequential: interpreter heap scan */
+	WSR_PAYLOAD_TRACE_PY = 4,	/* replay: python3 running a function */
+	WSR_PAYLOAD_TRACE_SQLITE = 5,	/* replay: an SQLite query */
+	WSR_PAYLOAD_TRACE_ZLIB = 6,	/* replay: inflate and parse */
 };
 
 /**

@@ -222,4 +222,76 @@ static inline uint64_t scan_start(uint32_t input, uint64_t chunks)
 	return wsr_mix64(input ^ 0x5cULL << 32) % (chunks - SCAN_CHUNKS);
 }
 
+/* ---------------------------------------------------------------------
+ * trace: replay of a real program's page touches (traces/<name>.trace,
+ * captured by scripts/capture-trace.sh).  The build turns a trace into a
+ * struct trace_spec (guests/trace2c.awk): the guest heap pages the traced
+ * process had resident at the split, as runs, and per input the heap pages
+ * its invocation touched, in first-touch order.  Init fills every resident
+ * page with generated words of the measured compressibility; an
+ * invocation reads word 1 and one picked word of the first half of each
+ * touched page in order and, where the process stored, writes a word of
+ * the second half (so that no invocation reads what another wrote).
+ */
+#define TRACE_SEED		0x7ace7ace7ace0004ULL
+#define TRACE_PAGE_WORDS	512
+#define TRACE_READ_WORDS	256	/* reads below, writes above */
+#define TRACE_STORED		1u	/* flag in a touched page's entry */
+
+struct trace_input {
+	uint32_t input;
+	uint32_t count;
+	const uint32_t *pages;	/* heap page << 1 | TRACE_STORED */
+};
+
+struct trace_spec {
+	const char *name;
+	uint32_t random;	/* random words per 256 (compressibility) */
+	uint32_t span;		/* heap pages the layout spans */
+	uint32_t nruns;
+	const uint32_t (*runs)[2];	/* resident: first heap page, count */
+	uint32_t ninputs;
+	const struct trace_input *inputs;
+};
+
+/* Generated from traces/<name>.trace by guests/trace2c.awk. */
+extern const struct trace_spec trace_spec_py, trace_spec_sqlite,
+	trace_spec_zlib;
+
+/*
+ * Word @k of resident heap page @page: a random word with probability
+ * @random / 256, else zero or a one-byte value (about half each), as in
+ * real memory: pointers and data among zeroed fields and small integers.
+ */
+static inline uint64_t trace_word(uint64_t page, unsigned int k,
+				  unsigned int random)
+{
+	uint64_t h = wsr_mix64(TRACE_SEED ^ page << 9 ^ k);
+	unsigned int b = h & 0xff;
+
+	if (b < random)
+		return h;
+	if (b < random + (256 - random) / 2)
+		return 0;
+	return h >> 56;
+}
+
+/* The first-half word step @t of invocation @input reads besides word 1. */
+static inline unsigned int trace_pick(uint32_t input, uint64_t t)
+{
+	return wsr_mix64((uint64_t)input << 32 ^ t ^ TRACE_SEED) %
+	       TRACE_READ_WORDS;
+}
+
+static inline const struct trace_input *
+trace_find_input(const struct trace_spec *s, uint32_t input)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->ninputs; i++)
+		if (s->inputs[i].input == input)
+			return &s->inputs[i];
+	return 0;
+}
+
 #endif /* WSR_PAYLOAD_H */
