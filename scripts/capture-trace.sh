@@ -13,8 +13,9 @@
 # invocation per input (1, 2, 3 recorded, 9 unseen), each in a child
 # forked at the split.  scripts/trace-pages.c reduces the access stream to
 # the pages init touched and, per input, the pages the invocation touched
-# in first-touch order (marker pages at a fixed address separate them).  A native run with --dump writes the pages resident
-# at the split, whose lz4 and zstd ratios go into the trace header;
+# in first-touch order (marker pages at a fixed address separate them).
+# A native run with --dump writes the pages resident at the split, whose
+# lz4 and zstd ratios go into the trace header;
 # scripts/trace-assemble.py then lays the pages out for the guest, picks
 # the content generator's parameter that lands near the measured zstd
 # ratio and writes OUTDIR/WORKLOAD.trace.
