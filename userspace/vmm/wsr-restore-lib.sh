@@ -36,12 +36,13 @@ vmm_restore() {
 	wsr-async) b=wsr; set -- "$@" --ws "$snap/wsr-$tag.ws" --async ;;
 	wsr-async-lazy)
 		b=wsr; set -- "$@" --ws "$snap/wsr-$tag.ws" --async --lazy ;;
-	# wsr with a knob changed by the caller (wsr-bench's ablations)
-	wsr-no*) b=wsr; set -- "$@" --ws "$snap/wsr-$tag.ws" ;;
 	wsr-lz4|wsr-zstd)
 		set -- "$@" --ws "$snap/wsr-$tag.ws" \
 			--zsnap "$snap/mem.${b#wsr-}.zsnap"
 		b=wsr ;;
+	# any other wsr-NAME: wsr with a knob changed by the caller
+	# (wsr-bench's ablations and knob variants)
+	wsr-*) b=wsr; set -- "$@" --ws "$snap/wsr-$tag.ws" ;;
 	file@base) b=file; set -- "$@" --mem-file "$WSRFS/$BASE_PREFIX${snap##*/}" ;;
 	file@base-async)
 		b=file; set -- "$@" --mem-file "$WSRFS/$BASE_PREFIX${snap##*/}" \
