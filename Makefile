@@ -153,12 +153,12 @@ demo: image-perf
 # model, every backend, cold and warm, BENCH_REPEATS runs of each in a
 # random order, and batches of concurrent restores; then the tables,
 # CSV files and gnuplot charts in $(B)/bench (scripts/bench-report.py).
-# BENCH_MODELS, BENCH_WORKLOADS, BENCH_REPEATS, BENCH_CONC, BENCH_CONC_REPEATS
-# narrow it
-# (comma-separated lists).
+# BENCH_MODELS, BENCH_WORKLOADS, BENCH_REPEATS, BENCH_CONC,
+# BENCH_CONC_REPEATS (0: no batches) and BENCH_ROWS (wsr-bench's
+# WSR_BENCH_ROWS) narrow it: comma-separated lists.
 BENCH_DIR = $(B)/bench
 BENCH_LOG = $(B)/logs/vm-perf-bench.log
-BENCH_ENV = $(foreach v,MODELS WORKLOADS REPEATS CONC CONC_REPEATS,$(if $(BENCH_$(v)),wsr.env.WSR_BENCH_$(v)=$(BENCH_$(v))))
+BENCH_ENV = $(foreach v,MODELS WORKLOADS REPEATS CONC CONC_REPEATS ROWS,$(if $(BENCH_$(v)),wsr.env.WSR_BENCH_$(v)=$(BENCH_$(v))))
 bench: image-perf deps-bench
 	@echo "  BENCH   perf kernel, -icount (log: $(BENCH_LOG)); up to an hour"
 	@rm -rf $(BENCH_LOG) $(BENCH_DIR); mkdir -p $(BENCH_DIR)
