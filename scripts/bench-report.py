@@ -167,6 +167,12 @@ class Report:
             return None
         return ws / (bw * 1e6) * 1e6 + run
 
+    def measured(self, model, cache, inp):
+        """The workloads with runs of that model, cache state and input."""
+        return [w for w in self.workloads
+                if any((model, w, cache, inp, r) in self.cells
+                       for r in self.rows)]
+
     # --- tables -----------------------------------------------------------
     def cell_table(self, model, workload, cache, inp):
         keys = [(model, workload, cache, inp, row) for row in self.rows]
@@ -210,8 +216,7 @@ class Report:
 
     def overview(self, model, cache, inp):
         """Median latency (ms) of every row per workload."""
-        wls = [w for w in self.workloads
-               if (model, w, cache, inp, "file") in self.cells]
+        wls = self.measured(model, cache, inp)
         if not wls:
             return []
         t = ["%s, %s cache, input %d: median ms (x_file)" %
@@ -228,7 +233,9 @@ class Report:
                 if v is None or math.isnan(v):
                     cells.append("%18s" % "-")
                 else:
-                    cells.append("%11.1f (%4.2f)" % (v / 1e3, v / f))
+                    cells.append("%11.1f (%4.2f)" % (v / 1e3, v / f)
+                                 if not math.isnan(f) else
+                                 "%11.1f       " % (v / 1e3))
             t.append("%-20s" % row + "".join(cells))
         return t
 
@@ -358,6 +365,8 @@ class Report:
     def bar_chart(self, name, title, ylabel, rows, wls, value, logy):
         """Bars per workload (x) and row, error bars when value() gives
         (median, low, high)."""
+        if not rows or not wls:
+            return None
         width = 0.8 / len(rows)
         plots = []
         with open(os.path.join(self.d, name + ".dat"), "w") as f:
@@ -392,8 +401,7 @@ plot %s
 
     def latency_chart(self, model, cache, inp):
         rows = [r for r in CHART_ROWS if r in self.rows]
-        wls = [w for w in self.workloads
-               if (model, w, cache, inp, "file") in self.cells]
+        wls = self.measured(model, cache, inp)
         if not wls or not rows:
             return None
 
@@ -411,8 +419,7 @@ plot %s
 
     def bytes_chart(self, model, inp):
         rows = [r for r in CHART_ROWS if r in self.rows]
-        wls = [w for w in self.workloads
-               if (model, w, "cold", inp, "file") in self.cells]
+        wls = self.measured(model, "cold", inp)
         if not wls:
             return None
 

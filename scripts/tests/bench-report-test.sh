@@ -89,5 +89,12 @@ mkdir -p "$T/b"
 ok $? "a wrong guest result fails the report"
 grep -Eq '^wsr:U .* BAD$' "$T/b/tables.txt" ; ok $? "and marks its row"
 
+# rows of one's own (BENCH_ROWS), no file row: tables all the same
+mkdir -p "$T/c"
+grep '"row":"wsr:U"' "$T/a/runs.jsonl" > "$T/c/runs.jsonl"
+/usr/bin/python3 "$REPORT" "$T/c" > "$T/c/out" 2>&1 &&
+	grep -Eq '^wsr:U +3\.0 +$' "$T/c/out"
+ok $? "a run without the file row"
+
 echo "1..$n"
 exit $bad
