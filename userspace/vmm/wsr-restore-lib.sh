@@ -5,10 +5,10 @@
 # restores, each appending wsr-vmm's JSON lines to a file.
 #
 # The caller sets: VMM (wsr-vmm), WSRCTL (wsrctl), DIR (scratch space),
-# OUT (restores' JSON lines), CONC_OUT (batches' JSON lines), SINGLE and
-# UNION (the inputs of the single-input and the union recordings: "1" and
-# "1+2+3"), WSRFS (mounted wsrfs), BASE_PREFIX (named bases are
-# $BASE_PREFIX<snapshot dir name>), p (the payload, for messages), fail
+# OUT (restores' JSON lines), CONC_OUT (batches' JSON lines), RECORD (the
+# inputs recorded: "1 2 3"), SINGLE and UNION (the inputs of the
+# single-input and the union recordings: "1" and "1+2+3"), WSRFS (mounted
+# wsrfs), BASE_PREFIX (named bases are $BASE_PREFIX<snapshot dir name>), p (the payload, for messages), fail
 # (set to 1 on a failure); optionally TAGS, JSON members ('"k":v,')
 # prepended to every line written.
 #
@@ -174,4 +174,27 @@ record() {
 		fail=1
 	fi
 	sed "s/^{/{${TAGS:-}/" "$DIR/record.json" >> "$DIR/recordings.jsonl"
+}
+
+# record_working_sets SNAPSHOT: each method (REAP, FaaSnap, wsr) records
+# every input of $RECORD cold, then each method's union of them (T = U);
+# 1 when a union fails (a failed recording sets fail)
+record_working_sets() {
+	snap=$1
+	for i in $RECORD; do
+		record "$snap" reap "$i" "$snap/reap-$i.ws" --cold
+		record "$snap" faasnap "$i" "$snap/faasnap-$i.ls" --cold
+		record "$snap" wsr "$i" "$snap/wsr-$i.ws" --cold
+	done
+	set --
+	for i in $RECORD; do set -- "$@" "$snap/reap-$i.ws"; done
+	"$VMM" union --snapshot "$snap" --backend reap -o "$snap/reap-U.ws" \
+		"$@" >&2 || return 1
+	set --
+	for i in $RECORD; do set -- "$@" "$snap/faasnap-$i.ls"; done
+	"$VMM" union --snapshot "$snap" --backend faasnap \
+		-o "$snap/faasnap-U.ls" "$@" >&2 || return 1
+	set --
+	for i in $RECORD; do set -- "$@" "$snap/wsr-$i.ws"; done
+	"$WSRCTL" ws merge -o "$snap/wsr-U.ws" "$@" >&2 || return 1
 }
