@@ -8,9 +8,9 @@
 # OUT (restores' JSON lines), CONC_OUT (batches' JSON lines), RECORD (the
 # inputs recorded: "1 2 3"), SINGLE and UNION (the inputs of the
 # single-input and the union recordings: "1" and "1+2+3"), WSRFS (mounted
-# wsrfs), BASE_PREFIX (named bases are $BASE_PREFIX<snapshot dir name>), p (the payload, for messages), fail
-# (set to 1 on a failure); optionally TAGS, JSON members ('"k":v,')
-# prepended to every line written.
+# wsrfs), BASE_PREFIX (named bases are $BASE_PREFIX<snapshot dir name>),
+# p (the payload, for messages), fail (set to 1 on a failure); optionally
+# TAGS, JSON members ('"k":v,') prepended to every line written.
 #
 # Working-set files in a snapshot directory SNAP: reap-T.ws,
 # faasnap-T.ls, wsr-T.ws for T = $SINGLE and U (the union); compressed
